@@ -1,0 +1,159 @@
+"""cffi builder for mxhandles' C core (API, out-of-line mode).
+
+Used by setup.py's ``cffi_modules``; not shipped in the wheel.  The cdef
+declares only what Python calls: opaque types, ``...`` constants that the
+compiler fills in from mxhandles.h, and the functions.  Struct layouts are
+declared with a trailing ``...;`` so cffi checks them against the header.
+"""
+import os
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CDEF = r"""
+#define MXH_OK ...
+#define MXH_OBJ_F_MANAGED ...
+#define MXH_PROC_MAX_SLOTS ...
+#define MXH_QUARANTINE ...
+#define MXH_TRANSIT_MAX ...
+#define MXH_DEFAULT_MAX_HANDLES ...
+
+typedef int32_t mxh_status_t;
+typedef uint64_t mxh_koid_t;
+typedef struct mxh_kernel mxh_kernel_t;
+typedef struct mxh_obj mxh_obj_t;
+typedef struct mxh_proc mxh_proc_t;
+typedef struct mxh_transit mxh_transit_t;
+
+typedef struct mxh_stats {
+    uint64_t live_handles;
+    uint64_t in_transit_handles;
+    uint64_t live_objects[8];
+    uint64_t destroyed_objects;
+    ...;
+} mxh_stats_t;
+
+typedef struct mxh_handle_info {
+    uint32_t value;
+    uint32_t type;
+    uint32_t rights;
+    uint32_t signals;
+    mxh_koid_t koid;
+    mxh_koid_t related_koid;
+    ...;
+} mxh_handle_info_t;
+
+typedef struct mxh_notes {
+    mxh_koid_t *koids;
+    size_t count;
+    ...;
+} mxh_notes_t;
+
+mxh_kernel_t *mxh_kernel_create(uint64_t max_handles);
+void mxh_kernel_release(mxh_kernel_t *k);
+void mxh_kernel_stats(mxh_kernel_t *k, mxh_stats_t *out);
+mxh_koid_t mxh_kernel_peek_koid(mxh_kernel_t *k);
+
+mxh_obj_t *mxh_object_create(mxh_kernel_t *k, uint32_t type, uint32_t flags,
+                             mxh_koid_t related_koid);
+int64_t mxh_object_create_pair(mxh_kernel_t *k, uint32_t type, uint32_t flags,
+                               mxh_obj_t **out0, mxh_obj_t **out1);
+mxh_koid_t mxh_object_koid(const mxh_obj_t *o);
+uint32_t mxh_object_type(const mxh_obj_t *o);
+uint32_t mxh_object_handle_count(const mxh_obj_t *o);
+uint32_t mxh_object_signals(const mxh_obj_t *o);
+mxh_koid_t mxh_object_peer_koid(mxh_obj_t *o);
+void mxh_object_ref(mxh_obj_t *o);
+void mxh_object_release(mxh_obj_t *o);
+void mxh_object_pin(mxh_obj_t *o);
+void mxh_object_unpin(mxh_obj_t *o);
+int mxh_object_destroyed(const mxh_obj_t *o);
+uint32_t mxh_object_signal_raw(mxh_obj_t *o, uint32_t clear, uint32_t set);
+
+mxh_proc_t *mxh_proc_create(mxh_kernel_t *k, uint64_t secret,
+                            mxh_koid_t job_koid);
+mxh_obj_t *mxh_proc_object(mxh_proc_t *p);
+mxh_proc_t *mxh_object_proc(mxh_obj_t *o);
+uint64_t mxh_proc_handle_count(mxh_proc_t *p);
+int mxh_proc_is_dead(mxh_proc_t *p);
+int64_t mxh_proc_kill(mxh_proc_t *p, mxh_notes_t *notes);
+int64_t mxh_proc_handles(mxh_proc_t *p, mxh_handle_info_t *out, size_t cap);
+
+int64_t mxh_handle_create(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights);
+int64_t mxh_object_create_handle(mxh_proc_t *p, uint32_t type,
+                                 uint32_t rights);
+int64_t mxh_pair_create_handles(mxh_proc_t *p, uint32_t type, uint32_t flags,
+                                uint32_t rights, uint32_t *out,
+                                mxh_koid_t *koids);
+int64_t mxh_handle_close(mxh_proc_t *p, uint64_t h);
+int64_t mxh_handle_close_many(mxh_proc_t *p, const uint64_t *hs, size_t n,
+                              mxh_notes_t *notes);
+int64_t mxh_handle_duplicate(mxh_proc_t *p, uint64_t h, uint32_t rights);
+int64_t mxh_handle_replace(mxh_proc_t *p, uint64_t h, uint32_t rights);
+int64_t mxh_handle_get(mxh_proc_t *p, uint64_t h, uint32_t type,
+                       uint32_t rights, mxh_obj_t **out);
+int64_t mxh_handle_basic(mxh_proc_t *p, uint64_t h, mxh_handle_info_t *out);
+
+int64_t mxh_transit_take(mxh_proc_t *p, const uint64_t *hs, size_t n,
+                         const mxh_obj_t *self, mxh_transit_t **out);
+int64_t mxh_channel_write_take(mxh_proc_t *p, uint64_t ch, const uint64_t *hs,
+                               size_t n, size_t nbytes, size_t max_bytes,
+                               mxh_transit_t **out);
+size_t mxh_transit_count(const mxh_transit_t *t);
+int64_t mxh_transit_bind(mxh_proc_t *p, mxh_transit_t *t, uint32_t *out);
+void mxh_transit_close(mxh_transit_t *t, mxh_notes_t *notes);
+size_t mxh_transit_koids(const mxh_transit_t *t, mxh_koid_t *out, size_t cap);
+int64_t mxh_handle_move(mxh_proc_t *src, uint64_t h, mxh_proc_t *dst);
+void mxh_notes_release(mxh_notes_t *notes);
+
+int64_t mxh_object_signal(mxh_proc_t *p, uint64_t h, uint32_t clear,
+                          uint32_t set, int peer);
+uint32_t mxh_user_signals(uint32_t type);
+uint32_t mxh_default_rights(uint32_t type);
+
+void mxh_fault_fail_nth(uint64_t n);
+
+/* Floors for the benchmark: empty calls with the syscalls' argument types. */
+int64_t mxh_bench_empty_p(mxh_proc_t *p);
+int64_t mxh_bench_empty_ph(mxh_proc_t *p, uint64_t h);
+int64_t mxh_bench_empty_phr(mxh_proc_t *p, uint64_t h, uint32_t r);
+"""
+
+SOURCE = r"""
+#include "mxhandles.h"
+
+/* Empty functions with the syscalls' argument types: the cost of crossing
+ * from Python into C and back, measured by the benchmark as the floor. */
+static int64_t mxh_bench_empty_p(mxh_proc_t *p) { (void)p; return 0; }
+static int64_t mxh_bench_empty_ph(mxh_proc_t *p, uint64_t h)
+{ (void)p; return (int64_t)(h & 0); }
+static int64_t mxh_bench_empty_phr(mxh_proc_t *p, uint64_t h, uint32_t r)
+{ (void)p; (void)r; return (int64_t)(h & 0); }
+"""
+
+CFLAGS = [
+    "-std=c11",
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Werror=incompatible-pointer-types",
+    "-Wno-unused-parameter",          # cffi's generated wrappers
+    "-Wno-missing-field-initializers",
+]
+
+ffibuilder = FFI()
+ffibuilder.cdef(CDEF)
+ffibuilder.set_source(
+    "mxhandles._mxhandles_cffi",
+    SOURCE,
+    sources=[os.path.relpath(os.path.join(HERE, "mxhandles.c"))],
+    include_dirs=[os.path.relpath(HERE)],
+    depends=[os.path.relpath(os.path.join(HERE, "mxhandles.h"))],
+    extra_compile_args=CFLAGS + os.environ.get("MXH_EXTRA_CFLAGS", "").split(),
+    extra_link_args=os.environ.get("MXH_EXTRA_LDFLAGS", "").split(),
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,35 @@
+"""mxhandles: a fast, faithful simulation of the Magenta kernel's handle model.
+
+    import mxhandles as mx
+    k = mx.Kernel()
+    init = k.init
+    ev = init.mx_event_create()
+    dup = init.mx_handle_duplicate(ev, mx.RIGHT_SAME_RIGHTS)
+    init.mx_handle_close(ev)
+
+The handle tables, reference counts, rights and signals live in a C core
+(``csrc/``); this package adds the object types and the syscall API.
+"""
+from __future__ import annotations
+
+import time as _time
+
+from ._version import __version__
+from .constants import *  # noqa: F401,F403
+from .constants import TIME_INFINITE
+from .errors import *  # noqa: F401,F403
+from .errors import MxError, Status
+from .kernel import Kernel
+from .process import Process
+from .records import HandleBasic, HandleEntry, ProcessInfo, StartInfo, Stats
+
+
+def deadline_after(ns: int) -> int:
+    """The absolute deadline ``ns`` nanoseconds from now on the kernels'
+    monotonic clock (``time.monotonic_ns``), capped at ``TIME_INFINITE``."""
+    if ns >= TIME_INFINITE:
+        return TIME_INFINITE
+    return min(_time.monotonic_ns() + ns, TIME_INFINITE)
+
+
+__all__ = [name for name in dir() if not name.startswith("_")]

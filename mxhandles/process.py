@@ -1,0 +1,246 @@
+"""``Process``: one process's view of the syscall surface.
+
+Each syscall is a method that acts *as this process*: handles it creates are
+bound to it and handle values it takes are looked up in its table.  The fast
+path of every syscall is one call into the C core plus one ``rc < 0`` test;
+when cffi refuses an argument (wrong type, out of the C type's range) the
+call is retried on a slow path that raises exactly the error SPEC section 3
+names.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple
+
+from . import _core
+from ._args import as_int, handle_arg, u32_arg
+from ._core import ffi
+from .constants import (
+    DEFAULT_EVENT_RIGHTS,
+    DEFAULT_EVENTPAIR_RIGHTS,
+    HANDLE_INVALID,
+    INFO_HANDLE_BASIC,
+    INFO_HANDLE_VALID,
+    OBJ_PROP_WAITABLE,
+    ObjType,
+)
+from .errors import (
+    ERR_BAD_STATE,
+    ERR_INVALID_ARGS,
+    ERR_NOT_SUPPORTED,
+    MxError,
+)
+from .objects import Managed
+from .records import HandleBasic, StartInfo
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+_close = _core.handle_close
+_dup = _core.handle_duplicate
+_replace = _core.handle_replace
+_create = _core.object_create_handle
+_signal = _core.object_signal
+_EVENT = int(ObjType.EVENT)
+_EVENT_PAIR = int(ObjType.EVENT_PAIR)
+_EVENT_RIGHTS = int(DEFAULT_EVENT_RIGHTS)
+_EVENTPAIR_RIGHTS = int(DEFAULT_EVENTPAIR_RIGHTS)
+
+
+class Process(Managed):
+    """A process: its handle table and the syscalls it makes.
+
+    Obtain one from :attr:`Kernel.init` or :meth:`Kernel.process`; do not
+    construct it directly.  Attributes: ``koid``, ``name``, ``kernel`` and
+    ``start_info`` (``None`` until started, always ``None`` for init).
+    """
+
+    __slots__ = ("_p", "_pin", "name", "start_info", "job_koid",
+                 "_root_job_handle", "state")
+
+    def __init__(self, kernel: "Kernel", p: Any, name: str,
+                 job_koid: int) -> None:
+        super().__init__(kernel, _core.proc_object(p))
+        self._p = p
+        # The pin keeps the C struct's memory while this view exists, so a
+        # destroyed process still answers (with BAD_STATE) instead of
+        # touching freed memory.
+        _core.object_pin(_core.proc_object(p))
+        self._pin = ffi.gc(_core.proc_object(p), _core.object_unpin)
+        self.name = name
+        self.start_info: Optional[StartInfo] = None
+        self.job_koid = job_koid
+        self._root_job_handle = HANDLE_INVALID
+        self.state = "new"
+
+    def __repr__(self) -> str:
+        return "<Process koid=%d name=%r %s>" % (self.koid, self.name,
+                                                self.state)
+
+    # -- slow paths ---------------------------------------------------------
+
+    def _check_alive(self, syscall: str) -> None:
+        if _core.proc_is_dead(self._p):
+            raise MxError(ERR_BAD_STATE, syscall)
+
+    def _slow_handle_rights(self, fn: Any, syscall: str, h: Any,
+                            rights: Any) -> int:
+        hv = handle_arg(h)
+        as_int(rights, "rights")
+        self._check_alive(syscall)
+        r = u32_arg(rights, "rights", syscall)
+        rc: int = fn(self._p, hv, r)
+        return rc
+
+    # -- handles --------------------------------------------------------------
+
+    def mx_handle_close(self, h: int) -> None:
+        """Closes handle ``h``.  ``BAD_HANDLE`` (also for ``HANDLE_INVALID``)."""
+        try:
+            rc = _close(self._p, h)
+        except Exception:
+            rc = _close(self._p, handle_arg(h))
+        if rc:
+            if rc < 0:
+                raise MxError(rc, "mx_handle_close")
+            self.kernel._run_notes((rc,))
+
+    def mx_handle_close_many(self, hs: Iterable[int]) -> None:
+        """Closes every valid handle in ``hs``.
+
+        ``TypeError`` (nothing closed) if an item is not an int;
+        ``BAD_HANDLE`` if any item was invalid (0, out of range, stale, or
+        given a second time), after closing all the valid ones.
+        """
+        if isinstance(hs, (str, bytes)):
+            raise TypeError("mx_handle_close_many takes a sequence of ints")
+        values = [handle_arg(x, "handle") for x in hs]
+        notes = ffi.new("mxh_notes_t *")
+        rc = _core.handle_close_many(self._p, values, len(values), notes)
+        koids = _core.take_notes(notes)
+        if koids:
+            self.kernel._run_notes(koids)
+        if rc < 0:
+            raise MxError(rc, "mx_handle_close_many")
+
+    def mx_handle_duplicate(self, h: int, rights: int) -> int:
+        """A new handle to ``h``'s object with ``rights`` (a subset, or
+        ``RIGHT_SAME_RIGHTS``).  Needs ``RIGHT_DUPLICATE``."""
+        try:
+            rc = _dup(self._p, h, rights)
+        except Exception:
+            rc = self._slow_handle_rights(_dup, "mx_handle_duplicate", h,
+                                          rights)
+        if rc < 0:
+            raise MxError(rc, "mx_handle_duplicate")
+        return rc  # type: ignore[no-any-return]
+
+    def mx_handle_replace(self, h: int, rights: int) -> int:
+        """A new handle with ``rights`` replacing ``h`` (closed on success,
+        untouched on failure)."""
+        try:
+            rc = _replace(self._p, h, rights)
+        except Exception:
+            rc = self._slow_handle_rights(_replace, "mx_handle_replace", h,
+                                          rights)
+        if rc < 0:
+            raise MxError(rc, "mx_handle_replace")
+        return rc  # type: ignore[no-any-return]
+
+    # -- events -----------------------------------------------------------------
+
+    def _options(self, options: Any, syscall: str) -> int:
+        as_int(options, "options")
+        self._check_alive(syscall)
+        return u32_arg(options, "options", syscall)
+
+    def mx_event_create(self, options: int = 0) -> int:
+        """A new event and its first handle.  ``INVALID_ARGS`` if options."""
+        if (type(options) is not int or options) and self._options(
+                options, "mx_event_create"):
+            raise MxError(ERR_INVALID_ARGS, "mx_event_create")
+        rc = _create(self._p, _EVENT, _EVENT_RIGHTS)
+        if rc < 0:
+            raise MxError(rc, "mx_event_create")
+        return rc  # type: ignore[no-any-return]
+
+    def mx_eventpair_create(self, options: int = 0) -> Tuple[int, int]:
+        """A new event pair: ``(h0, h1)``.  ``NOT_SUPPORTED`` if options."""
+        if (type(options) is not int or options) and self._options(
+                options, "mx_eventpair_create"):
+            raise MxError(ERR_NOT_SUPPORTED, "mx_eventpair_create")
+        out = ffi.new("uint32_t[2]")
+        rc = _core.pair_create_handles(self._p, _EVENT_PAIR, 0,
+                                       _EVENTPAIR_RIGHTS, out, ffi.NULL)
+        if rc < 0:
+            raise MxError(rc, "mx_eventpair_create")
+        return out[0], out[1]
+
+    # -- signals --------------------------------------------------------------------
+
+    def _signal(self, h: Any, clear_mask: Any, set_mask: Any, peer: int,
+                syscall: str) -> None:
+        try:
+            rc = _signal(self._p, h, clear_mask, set_mask, peer)
+        except Exception:
+            hv = handle_arg(h)
+            as_int(clear_mask, "clear_mask")
+            as_int(set_mask, "set_mask")
+            self._check_alive(syscall)
+            c = u32_arg(clear_mask, "clear_mask", syscall)
+            s = u32_arg(set_mask, "set_mask", syscall)
+            rc = _signal(self._p, hv, c, s, peer)
+        if rc < 0:
+            raise MxError(rc, syscall)
+
+    def mx_object_signal(self, h: int, clear_mask: int, set_mask: int) -> None:
+        """Clears then sets user-settable signal bits on ``h``'s object."""
+        self._signal(h, clear_mask, set_mask, 0, "mx_object_signal")
+
+    def mx_object_signal_peer(self, h: int, clear_mask: int,
+                              set_mask: int) -> None:
+        """As :meth:`mx_object_signal`, on the object's peer."""
+        self._signal(h, clear_mask, set_mask, 1, "mx_object_signal_peer")
+
+    # -- information --------------------------------------------------------------
+
+    def mx_object_get_info(self, h: int, topic: int) -> Any:
+        """Information about ``h`` by ``topic`` (``INFO_*``)."""
+        syscall = "mx_object_get_info"
+        hv = handle_arg(h)
+        t = as_int(topic, "topic")
+        if t == INFO_HANDLE_BASIC or t == INFO_HANDLE_VALID:
+            info = ffi.new("mxh_handle_info_t *")
+            rc = _core.handle_basic(self._p, hv, info)
+            if rc < 0:
+                raise MxError(rc, syscall)
+            if t == INFO_HANDLE_VALID:
+                return None
+            return HandleBasic(info.koid, info.rights, info.type,
+                               info.related_koid, OBJ_PROP_WAITABLE)
+        self._check_alive(syscall)
+        raise MxError(ERR_NOT_SUPPORTED, syscall)
+
+    # -- tasks ------------------------------------------------------------------------
+
+    def mx_job_default(self) -> int:
+        """init: its handle to the root job (the same value on every call);
+        any other process: ``HANDLE_INVALID``."""
+        self._check_alive("mx_job_default")
+        return self._root_job_handle
+
+    # -- inspection helpers -------------------------------------------------------------
+
+    def handle_count(self) -> int:
+        """Live handles in this process's table (0 once it is dead)."""
+        return int(_core.proc_handle_count(self._p))
+
+    def handles(self) -> List[Tuple[int, int, int, int]]:
+        """``(value, koid, type, rights)`` of every handle in the table."""
+        n = int(_core.proc_handle_count(self._p))
+        while True:
+            buf = ffi.new("mxh_handle_info_t[]", max(n, 1))
+            total = _core.proc_handles(self._p, buf, n)
+            if total <= n:
+                return [(buf[i].value, buf[i].koid, buf[i].type,
+                         buf[i].rights) for i in range(total)]
+            n = total

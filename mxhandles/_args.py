@@ -18,7 +18,7 @@ def as_int(value: Any, what: str) -> int:
     if type(value) is int:
         return value
     try:
-        return operator.index(value)
+        return int(operator.index(value))
     except TypeError:
         raise TypeError("%s must be an int, not %s"
                         % (what, type(value).__name__)) from None

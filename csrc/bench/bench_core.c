@@ -1,0 +1,278 @@
+/*
+ * bench_core.c - nanoseconds per operation of the handle-table core.
+ *
+ *   bench_core          a table for people
+ *   bench_core --json   one JSON object (read by the Python bench)
+ *
+ * Every figure is the best of several repeats (CLOCK_MONOTONIC).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mxhandles.h"
+
+#define EV_RIGHTS (MXH_RIGHT_DUPLICATE | MXH_RIGHT_TRANSFER | \
+                   MXH_RIGHT_READ | MXH_RIGHT_WRITE)
+#define REPEATS 5
+
+static void die(const char *what, int64_t rc) {
+    fprintf(stderr, "bench_core: %s failed (%lld)\n", what, (long long)rc);
+    exit(1);
+}
+
+static int64_t ok(int64_t rc, const char *what) {
+    if (rc < 0)
+        die(what, rc);
+    return rc;
+}
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static mxh_proc_t *proc(mxh_kernel_t *k, uint64_t secret) {
+    mxh_proc_t *p = mxh_proc_create(k, secret, 0);
+    if (!p)
+        die("mxh_proc_create", MXH_ERR_NO_MEMORY);
+    return p;
+}
+
+static void drop(mxh_proc_t *p) {
+    mxh_notes_t n;
+    if (!mxh_proc_is_dead(p)) {
+        mxh_proc_kill(p, &n);
+        mxh_notes_release(&n);
+    }
+    mxh_object_release(mxh_proc_object(p));
+}
+
+/* Accumulated so dead-code elimination cannot drop the loops. */
+static volatile uint64_t sink;
+
+/* ---- single-thread loops ------------------------------------------------- */
+
+static double dup_close(mxh_proc_t *p, uint64_t h, long iters) {
+    uint64_t acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < iters; i++) {
+        int64_t v = mxh_handle_duplicate(p, h, MXH_RIGHT_SAME_RIGHTS);
+        acc += (uint64_t)v;
+        mxh_handle_close(p, (uint64_t)v);
+    }
+    double t = now_ns() - t0;
+    sink += acc;
+    return t / (double)iters;
+}
+
+static double bench_dup_close(void) {
+    mxh_kernel_t *k = mxh_kernel_create(0);
+    mxh_proc_t *p = proc(k, 1);
+    uint64_t h = (uint64_t)ok(mxh_object_create_handle(p, MXH_OBJ_EVENT,
+                                                       EV_RIGHTS), "create");
+    dup_close(p, h, 200000);   /* warm the table past its quarantine */
+    double best = 1e300;
+    for (int r = 0; r < REPEATS; r++) {
+        double t = dup_close(p, h, 2000000);
+        if (t < best)
+            best = t;
+    }
+    drop(p);
+    mxh_kernel_release(k);
+    return best;
+}
+
+static double bench_create_close(void) {
+    mxh_kernel_t *k = mxh_kernel_create(0);
+    mxh_proc_t *p = proc(k, 2);
+    double best = 1e300;
+    for (int r = 0; r < REPEATS; r++) {
+        long iters = 1000000;
+        double t0 = now_ns();
+        for (long i = 0; i < iters; i++) {
+            int64_t v = mxh_object_create_handle(p, MXH_OBJ_EVENT, EV_RIGHTS);
+            mxh_handle_close(p, (uint64_t)v);
+        }
+        double t = (now_ns() - t0) / (double)iters;
+        if (t < best)
+            best = t;
+    }
+    drop(p);
+    mxh_kernel_release(k);
+    return best;
+}
+
+/* Four handles go p -> q -> p ...: one op is one take plus one bind. */
+static double bench_transit4(void) {
+    mxh_kernel_t *k = mxh_kernel_create(0);
+    mxh_proc_t *ps[2] = {proc(k, 3), proc(k, 4)};
+    uint64_t hs[4];
+    for (int i = 0; i < 4; i++)
+        hs[i] = (uint64_t)ok(mxh_object_create_handle(ps[0], MXH_OBJ_EVENT,
+                                                      EV_RIGHTS), "create");
+    double best = 1e300;
+    for (int r = 0; r < REPEATS; r++) {
+        long iters = 500000;
+        double t0 = now_ns();
+        for (long i = 0; i < iters; i++) {
+            mxh_transit_t *t;
+            uint32_t out[4];
+            ok(mxh_transit_take(ps[i & 1], hs, 4, NULL, &t), "take");
+            ok(mxh_transit_bind(ps[(i + 1) & 1], t, out), "bind");
+            for (int j = 0; j < 4; j++)
+                hs[j] = out[j];
+        }
+        double t = (now_ns() - t0) / (double)iters;
+        if (t < best)
+            best = t;
+        if (iters & 1) {   /* keep the handles in ps[0] for the next round */
+            mxh_transit_t *t2;
+            uint32_t out[4];
+            ok(mxh_transit_take(ps[1], hs, 4, NULL, &t2), "take");
+            ok(mxh_transit_bind(ps[0], t2, out), "bind");
+            for (int j = 0; j < 4; j++)
+                hs[j] = out[j];
+        }
+    }
+    drop(ps[0]);
+    drop(ps[1]);
+    mxh_kernel_release(k);
+    return best;
+}
+
+/* ---- threads ------------------------------------------------------------------ */
+
+typedef struct {
+    mxh_proc_t *p;
+    uint64_t h;
+    long iters;
+    pthread_barrier_t *bar;
+    double elapsed;
+} thr_arg;
+
+static void *thr_dup_close(void *arg) {
+    thr_arg *a = arg;
+    dup_close(a->p, a->h, 100000);   /* warm up */
+    pthread_barrier_wait(a->bar);
+    double t0 = now_ns();
+    dup_close(a->p, a->h, a->iters);
+    a->elapsed = now_ns() - t0;
+    return NULL;
+}
+
+/* Total dup+close pairs per second with `n` threads; `shared`: all in one
+ * process on one handle, else each thread in its own process. */
+static double throughput(int n, int shared) {
+    double best = 0;
+    for (int r = 0; r < REPEATS; r++) {
+        mxh_kernel_t *k = mxh_kernel_create(0);
+        mxh_proc_t *ps[8];
+        thr_arg args[8];
+        pthread_t t[8];
+        pthread_barrier_t bar;
+        pthread_barrier_init(&bar, NULL, (unsigned)n);
+        for (int i = 0; i < n; i++) {
+            ps[i] = (shared && i > 0) ? ps[0] : proc(k, 10 + (uint64_t)i);
+            uint64_t h = (shared && i > 0)
+                ? args[0].h
+                : (uint64_t)ok(mxh_object_create_handle(ps[i], MXH_OBJ_EVENT,
+                                                        EV_RIGHTS), "create");
+            args[i] = (thr_arg){ps[i], h, 1000000, &bar, 0};
+        }
+        for (int i = 0; i < n; i++)
+            pthread_create(&t[i], NULL, thr_dup_close, &args[i]);
+        double slowest = 0;
+        for (int i = 0; i < n; i++) {
+            pthread_join(t[i], NULL);
+            if (args[i].elapsed > slowest)
+                slowest = args[i].elapsed;
+        }
+        double ops = (double)n * 1000000.0 / (slowest / 1e9);
+        if (ops > best)
+            best = ops;
+        pthread_barrier_destroy(&bar);
+        for (int i = 0; i < n; i++)
+            if (!shared || i == 0)
+                drop(ps[i]);
+        mxh_kernel_release(k);
+    }
+    return best;
+}
+
+/* ---- teardown ------------------------------------------------------------------- */
+
+static double bench_kill(long n) {
+    int reps = n >= 1000000 ? 3 : REPEATS;
+    double best = 1e300;
+    for (int r = 0; r < reps; r++) {
+        mxh_kernel_t *k = mxh_kernel_create(0);
+        mxh_proc_t *p = proc(k, 20);
+        /* One object per 16 handles: a mix of shared and private objects. */
+        uint64_t h = 0;
+        for (long i = 0; i < n; i++) {
+            if (i % 16 == 0)
+                h = (uint64_t)ok(mxh_object_create_handle(p, MXH_OBJ_EVENT,
+                                                          EV_RIGHTS), "create");
+            else
+                ok(mxh_handle_duplicate(p, h, MXH_RIGHT_SAME_RIGHTS), "dup");
+        }
+        mxh_notes_t notes;
+        double t0 = now_ns();
+        int64_t closed = mxh_proc_kill(p, &notes);
+        double t = (now_ns() - t0) / (double)n;
+        if (closed != n)
+            die("mxh_proc_kill count", closed);
+        mxh_notes_release(&notes);
+        if (t < best)
+            best = t;
+        mxh_object_release(mxh_proc_object(p));
+        mxh_kernel_release(k);
+    }
+    return best;
+}
+
+int main(int argc, char **argv) {
+    int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    double dc = bench_dup_close();
+    double cc = bench_create_close();
+    double tr = bench_transit4();
+    double t1 = throughput(1, 0);
+    double t2 = throughput(2, 0);
+    double t2s = throughput(2, 1);
+    double k1k = bench_kill(1000);
+    double k100k = bench_kill(100000);
+    double k1m = bench_kill(1000000);
+    if (json) {
+        printf("{\"dup_close_ns\": %.2f, \"create_close_ns\": %.2f, "
+               "\"transit4_take_bind_ns\": %.2f, "
+               "\"dup_close_ops_per_s_1t\": %.0f, "
+               "\"dup_close_ops_per_s_2t_own_process\": %.0f, "
+               "\"dup_close_ops_per_s_2t_same_process\": %.0f, "
+               "\"ratio_2t_own_over_1t\": %.3f, "
+               "\"ratio_2t_same_over_1t\": %.3f, "
+               "\"kill_ns_per_handle_1k\": %.2f, "
+               "\"kill_ns_per_handle_100k\": %.2f, "
+               "\"kill_ns_per_handle_1m\": %.2f}\n",
+               dc, cc, tr, t1, t2, t2s, t2 / t1, t2s / t1, k1k, k100k, k1m);
+        return 0;
+    }
+    printf("bench_core (best of %d, ns per op)\n", REPEATS);
+    printf("  duplicate+close, 1 thread          %8.2f ns   (target <= 25)\n", dc);
+    printf("  object_create_handle+close         %8.2f ns\n", cc);
+    printf("  transit take+bind, 4 handles       %8.2f ns\n", tr);
+    printf("  dup+close throughput, 1 thread     %8.2f Mops/s\n", t1 / 1e6);
+    printf("  dup+close, 2 threads own process   %8.2f Mops/s  (x%.2f of 1 thread)\n",
+           t2 / 1e6, t2 / t1);
+    printf("  dup+close, 2 threads same process  %8.2f Mops/s  (x%.2f of 1 thread)\n",
+           t2s / 1e6, t2s / t1);
+    printf("  proc_kill teardown, 1,000 handles  %8.2f ns/handle\n", k1k);
+    printf("  proc_kill teardown, 100,000        %8.2f ns/handle\n", k100k);
+    printf("  proc_kill teardown, 1,000,000      %8.2f ns/handle\n", k1m);
+    return 0;
+}

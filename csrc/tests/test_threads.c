@@ -534,6 +534,7 @@ typedef struct {
     _Atomic int go;
     _Atomic int kills_ok, kills_refused;
     _Atomic int64_t killed_handles;
+    _Atomic uint64_t ops_before_kill;   /* successes on the victim */
 } kill_state;
 
 static int dead_or(int64_t rc, int64_t ok_min) {
@@ -555,6 +556,7 @@ static void *kill_w_dup(void *arg) {
             dead_seen++;
             continue;
         }
+        atomic_fetch_add(&st->ops_before_kill, 1);
         v = mxh_handle_replace(st->victim, (uint64_t)v, MXH_RIGHT_READ |
                                MXH_RIGHT_WRITE | MXH_RIGHT_TRANSFER);
         if (dead_or(v, 1))
@@ -617,7 +619,9 @@ static void *kill_w_push(void *arg) {
     while (dead_seen < 50) {
         int64_t v = OK(new_event(st->other));
         int64_t m = mxh_handle_move(st->other, (uint64_t)v, st->victim);
-        if (dead_or(m, 1)) {
+        if (!dead_or(m, 1)) {
+            atomic_fetch_add(&st->ops_before_kill, 1);
+        } else {
             dead_seen++;
             CHECK_EQ(mxh_handle_close(st->other, (uint64_t)v), 0);
         }
@@ -663,6 +667,7 @@ static void test_kill_race(void) {
     CHECK(k);
     mxh_proc_t *other = new_proc(k, 2);
     enum { ROUNDS = 30, NBASE = 200 };
+    uint64_t raced = 0;
     for (int r = 0; r < ROUNDS; r++) {
         static kill_state st;
         memset(&st, 0, sizeof st);
@@ -685,6 +690,7 @@ static void test_kill_race(void) {
         CHECK(pthread_create(&t[4], NULL, kill_w_kill, &st) == 0);
         atomic_store(&st.go, 1);
         join_all(t, 5);
+        raced += atomic_load(&st.ops_before_kill);
         CHECK_EQ(atomic_load(&st.kills_ok), 1);
         CHECK_EQ(atomic_load(&st.kills_refused), 1);
         CHECK(atomic_load(&st.killed_handles) >= NBASE);
@@ -699,6 +705,9 @@ static void test_kill_race(void) {
         CHECK_EQ(s.in_transit_handles, 0);
         CHECK_EQ(s.live_objects[MXH_STATS_PROCESS], 1);
     }
+    printf("  kill_race: %" PRIu64 " calls on victims succeeded before"
+           " their kills\n", raced);
+    CHECK(raced > 0);
     CHECK_EQ(mxh_proc_handle_count(other), 0);
     CHECK_EQ(kill_proc(other), 0);
     mxh_object_release(mxh_proc_object(other));

@@ -1468,6 +1468,14 @@ static void test_kill(void) {
     CHECK_EQ(mxh_handle_basic(p, 1, &hi), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_transit_take(p, hs, 1, NULL, &t), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_transit_take(p, hs, 0, NULL, &t), MXH_ERR_BAD_STATE);
+    uint64_t *over = calloc(MXH_TRANSIT_MAX + 1, sizeof *over);
+    CHECK(over);
+    CHECK_EQ(mxh_transit_take(p, over, MXH_TRANSIT_MAX + 1, NULL, &t),
+             MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_channel_write_take(p, 1, over, MXH_TRANSIT_MAX + 1, 0, 10,
+                                    &t), MXH_ERR_BAD_STATE);
+    free(over);
+    CHECK_EQ(mxh_object_create_handle(p, MXH_OBJ_PORT, 0), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_channel_write_take(p, 1, hs, 1, 0, 10, &t),
              MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_object_signal(p, 1, 0, 0, 0), MXH_ERR_BAD_STATE);

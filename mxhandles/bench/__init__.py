@@ -1,0 +1,30 @@
+"""The benchmark report behind ``python -m mxhandles bench``.
+
+- :mod:`.harness` — timeit-style loops, calibration, interleaved repeats;
+- :mod:`.rows` — the registry of operations (:data:`ROWS`) and their
+  targets;
+- :mod:`.report` — running the rows, the table, ``--json`` and ``--plot``.
+"""
+from __future__ import annotations
+
+from .harness import Measurement, Stats, Variant, measure
+from .report import (
+    FULL,
+    QUICK,
+    Progress,
+    Report,
+    RowResult,
+    Settings,
+    format_report,
+    run_rows,
+    write_json,
+    write_plot,
+)
+from .rows import METRICS, ROWS, VARIANTS, Fixture, Row, Target, select_rows
+
+__all__ = [
+    "FULL", "METRICS", "QUICK", "ROWS", "VARIANTS", "Fixture", "Measurement",
+    "Progress", "Report", "Row", "RowResult", "Settings", "Stats", "Target", "Variant",
+    "format_report", "measure", "run_rows", "select_rows", "write_json",
+    "write_plot",
+]

@@ -5,18 +5,23 @@ declares only what Python calls: opaque types, ``...`` constants that the
 compiler fills in from mxhandles.h, and the functions.  Struct layouts are
 declared with a trailing ``...;`` so cffi checks them against the header.
 """
+import glob
 import os
 
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The library's sources: every .c directly in csrc/ (tests, bench and
+# examples live in subdirectories).
+SOURCES = sorted(os.path.relpath(p) for p in glob.glob(os.path.join(HERE, "*.c")))
 
 CDEF = r"""
 #define MXH_OK ...
-#define MXH_OBJ_F_MANAGED ...
 #define MXH_PROC_MAX_SLOTS ...
 #define MXH_QUARANTINE ...
 #define MXH_TRANSIT_MAX ...
+#define MXH_CHANNEL_MAX_BYTES ...
+#define MXH_CHANNEL_READ_MAY_DISCARD ...
 #define MXH_DEFAULT_MAX_HANDLES ...
 
 typedef int32_t mxh_status_t;
@@ -44,21 +49,35 @@ typedef struct mxh_handle_info {
     ...;
 } mxh_handle_info_t;
 
-typedef struct mxh_notes {
-    mxh_koid_t *koids;
-    size_t count;
+typedef struct mxh_object_info {
+    mxh_koid_t koid;
+    mxh_koid_t related_koid;
+    uint32_t type;
+    uint32_t handle_count;
+    uint32_t signals;
+    uint32_t queued;
     ...;
-} mxh_notes_t;
+} mxh_object_info_t;
+
+typedef struct mxh_message_info {
+    mxh_koid_t endpoint_koid;
+    uint32_t nbytes;
+    uint32_t handle_count;
+    ...;
+} mxh_message_info_t;
 
 mxh_kernel_t *mxh_kernel_create(uint64_t max_handles);
 void mxh_kernel_release(mxh_kernel_t *k);
 void mxh_kernel_stats(mxh_kernel_t *k, mxh_stats_t *out);
 mxh_koid_t mxh_kernel_peek_koid(mxh_kernel_t *k);
+int64_t mxh_kernel_objects(mxh_kernel_t *k, mxh_object_info_t *out, size_t cap);
+int64_t mxh_kernel_messages(mxh_kernel_t *k, mxh_message_info_t *out,
+                            size_t cap, mxh_koid_t *koids, size_t koid_cap,
+                            uint64_t *total_koids);
+int64_t mxh_kernel_collect(mxh_kernel_t *k);
 
-mxh_obj_t *mxh_object_create(mxh_kernel_t *k, uint32_t type, uint32_t flags,
+mxh_obj_t *mxh_object_create(mxh_kernel_t *k, uint32_t type,
                              mxh_koid_t related_koid);
-int64_t mxh_object_create_pair(mxh_kernel_t *k, uint32_t type, uint32_t flags,
-                               mxh_obj_t **out0, mxh_obj_t **out1);
 mxh_koid_t mxh_object_koid(const mxh_obj_t *o);
 uint32_t mxh_object_type(const mxh_obj_t *o);
 uint32_t mxh_object_handle_count(const mxh_obj_t *o);
@@ -77,18 +96,16 @@ mxh_obj_t *mxh_proc_object(mxh_proc_t *p);
 mxh_proc_t *mxh_object_proc(mxh_obj_t *o);
 uint64_t mxh_proc_handle_count(mxh_proc_t *p);
 int mxh_proc_is_dead(mxh_proc_t *p);
-int64_t mxh_proc_kill(mxh_proc_t *p, mxh_notes_t *notes);
+int64_t mxh_proc_kill(mxh_proc_t *p);
 int64_t mxh_proc_handles(mxh_proc_t *p, mxh_handle_info_t *out, size_t cap);
 
 int64_t mxh_handle_create(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights);
 int64_t mxh_object_create_handle(mxh_proc_t *p, uint32_t type,
                                  uint32_t rights);
-int64_t mxh_pair_create_handles(mxh_proc_t *p, uint32_t type, uint32_t flags,
-                                uint32_t rights, uint32_t *out,
-                                mxh_koid_t *koids);
+int64_t mxh_pair_create_handles(mxh_proc_t *p, uint32_t type, uint32_t rights,
+                                uint32_t *out, mxh_koid_t *koids);
 int64_t mxh_handle_close(mxh_proc_t *p, uint64_t h);
-int64_t mxh_handle_close_many(mxh_proc_t *p, const uint64_t *hs, size_t n,
-                              mxh_notes_t *notes);
+int64_t mxh_handle_close_many(mxh_proc_t *p, const uint64_t *hs, size_t n);
 int64_t mxh_handle_duplicate(mxh_proc_t *p, uint64_t h, uint32_t rights);
 int64_t mxh_handle_replace(mxh_proc_t *p, uint64_t h, uint32_t rights);
 int64_t mxh_handle_get(mxh_proc_t *p, uint64_t h, uint32_t type,
@@ -97,15 +114,24 @@ int64_t mxh_handle_basic(mxh_proc_t *p, uint64_t h, mxh_handle_info_t *out);
 
 int64_t mxh_transit_take(mxh_proc_t *p, const uint64_t *hs, size_t n,
                          const mxh_obj_t *self, mxh_transit_t **out);
-int64_t mxh_channel_write_take(mxh_proc_t *p, uint64_t ch, const uint64_t *hs,
-                               size_t n, size_t nbytes, size_t max_bytes,
-                               mxh_transit_t **out);
 size_t mxh_transit_count(const mxh_transit_t *t);
 int64_t mxh_transit_bind(mxh_proc_t *p, mxh_transit_t *t, uint32_t *out);
-void mxh_transit_close(mxh_transit_t *t, mxh_notes_t *notes);
+void mxh_transit_close(mxh_transit_t *t);
 size_t mxh_transit_koids(const mxh_transit_t *t, mxh_koid_t *out, size_t cap);
 int64_t mxh_handle_move(mxh_proc_t *src, uint64_t h, mxh_proc_t *dst);
-void mxh_notes_release(mxh_notes_t *notes);
+
+/* data as char * so that cffi passes a bytes object without copying */
+int64_t mxh_channel_write(mxh_proc_t *p, uint64_t h, const char *data,
+                          size_t nbytes, const uint64_t *hs, size_t n);
+int64_t mxh_channel_read(mxh_proc_t *p, uint64_t h, uint32_t options,
+                         uint64_t max_bytes, uint64_t max_handles,
+                         char *data_out, uint32_t *handles_out,
+                         uint64_t *actual);
+int64_t mxh_channel_call(mxh_proc_t *p, uint64_t h, const char *data,
+                         size_t nbytes, const uint64_t *hs, size_t n,
+                         uint64_t deadline, uint64_t max_bytes,
+                         uint64_t max_handles, char *data_out,
+                         uint32_t *handles_out, uint64_t *actual);
 
 int64_t mxh_object_signal(mxh_proc_t *p, uint64_t h, uint32_t clear,
                           uint32_t set, int peer);
@@ -148,9 +174,9 @@ ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
     "mxhandles._mxhandles_cffi",
     SOURCE,
-    sources=[os.path.relpath(os.path.join(HERE, "mxhandles.c"))],
+    sources=SOURCES,
     include_dirs=[os.path.relpath(HERE)],
-    depends=[os.path.relpath(os.path.join(HERE, "mxhandles.h"))],
+    depends=[os.path.relpath(p) for p in glob.glob(os.path.join(HERE, "*.h"))],
     extra_compile_args=CFLAGS + os.environ.get("MXH_EXTRA_CFLAGS", "").split(),
     extra_link_args=os.environ.get("MXH_EXTRA_LDFLAGS", "").split(),
 )

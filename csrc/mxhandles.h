@@ -20,12 +20,10 @@
  *    the same kernel.  A function that takes a process pointer acts *as* that
  *    process.  No function blocks for long: per-table locks are held only for
  *    the table work itself.
- *  - "Managed" objects (created with MXH_OBJ_F_MANAGED) have state outside
- *    this library (the Python layer's queues, task records).  When the last
- *    handle to a managed object goes away the library does not act on it but
- *    reports its koid as a *note*, and the owner of that outside state runs
- *    the object's zero-handles action.  Unmanaged objects (events, event
- *    pairs) are handled entirely here.
+ *  - Every object's life is run here: reference counts, the zero-handles
+ *    actions (a peer is told, a channel's queue goes with it) and
+ *    destruction, including cascades of any depth, never by recursion.
+ *    Nothing calls back out of the library.
  */
 #ifndef MXHANDLES_H
 #define MXHANDLES_H
@@ -71,9 +69,6 @@ extern "C" {
 #define MXH_OBJ_JOB        17
 #define MXH_OBJ_PORT       20
 
-/* Object flags (mxh_object_create). */
-#define MXH_OBJ_F_MANAGED   1u  /* report zero handles as a note */
-
 /* ---- rights ------------------------------------------------------------ */
 #define MXH_RIGHT_NONE          0u
 #define MXH_RIGHT_DUPLICATE     (1u << 0)
@@ -108,6 +103,10 @@ extern "C" {
 #define MXH_QUARANTINE          8192u
 /* Handles one transit bundle (one channel message) can carry. */
 #define MXH_TRANSIT_MAX         1024u
+/* Bytes one channel message can carry. */
+#define MXH_CHANNEL_MAX_BYTES   65536u
+/* mxh_channel_read option: drop a message too large for the buffers. */
+#define MXH_CHANNEL_READ_MAY_DISCARD 1u
 /* Default live-handle limit of a kernel (SPEC: at least 2**24). */
 #define MXH_DEFAULT_MAX_HANDLES (1ull << 26)
 
@@ -149,13 +148,22 @@ typedef struct mxh_handle_info {
     mxh_koid_t related_koid;
 } mxh_handle_info_t;
 
-/* Koids of managed objects whose last handle went away during a call that
- * can close many handles.  The caller owns the struct; the library owns the
- * array until mxh_notes_release. */
-typedef struct mxh_notes {
-    mxh_koid_t *koids;
-    size_t      count;
-} mxh_notes_t;
+/* One live object (mxh_kernel_objects). */
+typedef struct mxh_object_info {
+    mxh_koid_t koid;
+    mxh_koid_t related_koid;
+    uint32_t   type;
+    uint32_t   handle_count;
+    uint32_t   signals;
+    uint32_t   queued;        /* messages in a channel endpoint's queue */
+} mxh_object_info_t;
+
+/* One queued message (mxh_kernel_messages). */
+typedef struct mxh_message_info {
+    mxh_koid_t endpoint_koid; /* the endpoint whose reader will get it */
+    uint32_t   nbytes;
+    uint32_t   handle_count;
+} mxh_message_info_t;
 
 /* ---- kernel -------------------------------------------------------------- */
 
@@ -165,7 +173,7 @@ mxh_kernel_t *mxh_kernel_create(uint64_t max_handles);
 
 /* Drops the creator's reference.  Every process still alive is killed
  * (its table closed); the kernel's memory goes when the last object and
- * process pin is gone.  Notes produced by that teardown are discarded. */
+ * process pin is gone. */
 void mxh_kernel_release(mxh_kernel_t *k);
 
 /* A consistent-enough copy of the counters (each counter is exact; they are
@@ -175,18 +183,32 @@ void mxh_kernel_stats(mxh_kernel_t *k, mxh_stats_t *out);
 /* The koid the next object will get (koids are handed out in order). */
 mxh_koid_t mxh_kernel_peek_koid(mxh_kernel_t *k);
 
+/* Copies up to `cap` live objects to out (in no particular order); returns
+ * how many there are (may exceed cap: call again with more room). */
+int64_t mxh_kernel_objects(mxh_kernel_t *k, mxh_object_info_t *out, size_t cap);
+
+/* Copies up to `cap` queued messages to out, and the koids of the handles
+ * they carry, message after message, to koids (up to koid_cap); writes the
+ * total number of such koids to *total_koids.  Returns the number of
+ * messages (may exceed cap). */
+int64_t mxh_kernel_messages(mxh_kernel_t *k, mxh_message_info_t *out,
+                            size_t cap, mxh_koid_t *koids, size_t koid_cap,
+                            uint64_t *total_koids);
+
+/* Reclaims channel endpoints no process can reach any more (cycles through
+ * channel queues) and everything that dies with them.  Returns how many
+ * objects were destroyed, or MXH_ERR_NO_MEMORY (nothing reclaimed).  Runs
+ * alongside other calls; one collection at a time. */
+int64_t mxh_kernel_collect(mxh_kernel_t *k);
+
 /* ---- objects -------------------------------------------------------------- */
 
-/* A new object of `type` with one reference (the caller's) and no handles.
- * related_koid is reported by mxh_handle_basic.  NULL when out of memory. */
-mxh_obj_t *mxh_object_create(mxh_kernel_t *k, uint32_t type, uint32_t flags,
+/* A new object of `type` (event, port, job or thread: processes come from
+ * mxh_proc_create, pairs from mxh_pair_create_handles) with one reference
+ * (the caller's) and no handles.  related_koid is reported by
+ * mxh_handle_basic.  NULL when out of memory or for another type. */
+mxh_obj_t *mxh_object_create(mxh_kernel_t *k, uint32_t type,
                              mxh_koid_t related_koid);
-
-/* Two peered objects (channel endpoints or event pair ends) with one
- * reference each for the caller, plus the peer references each holds on
- * the other.  Returns MXH_OK or MXH_ERR_NO_MEMORY (nothing created). */
-int64_t mxh_object_create_pair(mxh_kernel_t *k, uint32_t type, uint32_t flags,
-                               mxh_obj_t **out0, mxh_obj_t **out1);
 
 mxh_koid_t mxh_object_koid(const mxh_obj_t *o);
 uint32_t   mxh_object_type(const mxh_obj_t *o);
@@ -213,7 +235,7 @@ uint32_t mxh_object_signal_raw(mxh_obj_t *o, uint32_t clear, uint32_t set);
 
 /* ---- processes and their tables ------------------------------------------ */
 
-/* A new process object (type MXH_OBJ_PROCESS, managed) with an empty table.
+/* A new process object (type MXH_OBJ_PROCESS) with an empty table.
  * `secret` keys the scrambling of its handle values (see mxhandles.c).  The
  * caller gets one reference.  NULL when out of memory. */
 mxh_proc_t *mxh_proc_create(mxh_kernel_t *k, uint64_t secret,
@@ -228,11 +250,11 @@ uint64_t mxh_proc_handle_count(mxh_proc_t *p);
 int mxh_proc_is_dead(mxh_proc_t *p);
 
 /* Marks the process dead and closes every handle in its table, in time
- * proportional to its own handles.  Notes for managed objects whose last
- * handle this was are returned in *notes (release them).  Returns the number
- * of handles closed, or MXH_ERR_BAD_STATE if it was already dead (nothing
- * done).  A dead process's calls all fail with MXH_ERR_BAD_STATE. */
-int64_t mxh_proc_kill(mxh_proc_t *p, mxh_notes_t *notes);
+ * proportional to its own handles; its blocked calls end with
+ * MXH_ERR_CANCELED.  Returns the number of handles closed, or
+ * MXH_ERR_BAD_STATE if it was already dead (nothing done).  A dead
+ * process's calls all fail with MXH_ERR_BAD_STATE. */
+int64_t mxh_proc_kill(mxh_proc_t *p);
 
 /* Copies up to `cap` entries of the table into `out`, in slot order.
  * Returns the total number of live handles (may exceed cap). */
@@ -252,22 +274,20 @@ int64_t mxh_handle_create(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights);
 int64_t mxh_object_create_handle(mxh_proc_t *p, uint32_t type,
                                  uint32_t rights);
 
-/* Creates a peered pair and one handle to each in `p`: values in out[0..1].
- * Managed pairs (channels) also report koids in koids[0..1] (may be NULL). */
-int64_t mxh_pair_create_handles(mxh_proc_t *p, uint32_t type, uint32_t flags,
-                                uint32_t rights, uint32_t *out,
-                                mxh_koid_t *koids);
+/* Creates a peered pair (MXH_OBJ_CHANNEL or MXH_OBJ_EVENT_PAIR) and one
+ * handle to each end in `p`: values in out[0..1], koids in koids[0..1]
+ * (koids may be NULL).  Nothing is created on error. */
+int64_t mxh_pair_create_handles(mxh_proc_t *p, uint32_t type, uint32_t rights,
+                                uint32_t *out, mxh_koid_t *koids);
 
-/* Closes `h`.  Returns 0, or the koid (> 0) of a managed object whose last
- * handle this was (the caller runs its zero-handles action), or an error. */
+/* Closes `h`; threads waiting through it end with MXH_ERR_CANCELED.
+ * Returns MXH_OK or an error. */
 int64_t mxh_handle_close(mxh_proc_t *p, uint64_t h);
 
 /* Closes every valid value in hs[0..n).  A value given twice is closed once.
  * Returns MXH_OK, or MXH_ERR_BAD_HANDLE if any value was not valid (the valid
- * ones are closed anyway), or MXH_ERR_NO_MEMORY (nothing closed).  Notes as
- * for mxh_proc_kill; release them in every case. */
-int64_t mxh_handle_close_many(mxh_proc_t *p, const uint64_t *hs, size_t n,
-                              mxh_notes_t *notes);
+ * ones are closed anyway), or MXH_ERR_NO_MEMORY (nothing closed). */
+int64_t mxh_handle_close_many(mxh_proc_t *p, const uint64_t *hs, size_t n);
 
 /* A new handle to the same object.  MXH_ERR_ACCESS_DENIED without
  * MXH_RIGHT_DUPLICATE; MXH_ERR_INVALID_ARGS if rights is neither
@@ -302,16 +322,6 @@ int64_t mxh_handle_basic(mxh_proc_t *p, uint64_t h, mxh_handle_info_t *out);
 int64_t mxh_transit_take(mxh_proc_t *p, const uint64_t *hs, size_t n,
                          const mxh_obj_t *self, mxh_transit_t **out);
 
-/* As mxh_transit_take, but first checks the channel handle `ch` (BAD_HANDLE,
- * WRONG_TYPE, ACCESS_DENIED without WRITE), then n > MXH_TRANSIT_MAX or
- * nbytes > max_bytes (OUT_OF_RANGE), then the handles, then that the peer
- * is still there (MXH_ERR_PEER_CLOSED).  The whole check and the move are
- * one step.  Returns the koid of the *peer* endpoint (the one whose queue
- * the message joins). */
-int64_t mxh_channel_write_take(mxh_proc_t *p, uint64_t ch, const uint64_t *hs,
-                               size_t n, size_t nbytes, size_t max_bytes,
-                               mxh_transit_t **out);
-
 size_t mxh_transit_count(const mxh_transit_t *t);
 
 /* Binds every handle of `t` to `p` (in order) and frees `t`.  Values are
@@ -319,8 +329,8 @@ size_t mxh_transit_count(const mxh_transit_t *t);
  * NO_MEMORY (nothing bound, t untouched). */
 int64_t mxh_transit_bind(mxh_proc_t *p, mxh_transit_t *t, uint32_t *out);
 
-/* Closes every handle of `t` and frees it.  Notes as for mxh_proc_kill. */
-void mxh_transit_close(mxh_transit_t *t, mxh_notes_t *notes);
+/* Closes every handle of `t` and frees it (t may be NULL). */
+void mxh_transit_close(mxh_transit_t *t);
 
 /* Copies the koids of t's handles (up to cap) to out; returns the count. */
 size_t mxh_transit_koids(const mxh_transit_t *t, mxh_koid_t *out, size_t cap);
@@ -330,7 +340,44 @@ size_t mxh_transit_koids(const mxh_transit_t *t, mxh_koid_t *out, size_t cap);
  * with MXH_RIGHT_TRANSFER; MXH_ERR_BAD_STATE if dst is dead. */
 int64_t mxh_handle_move(mxh_proc_t *src, uint64_t h, mxh_proc_t *dst);
 
-void mxh_notes_release(mxh_notes_t *notes);
+/* ---- channels ----------------------------------------------------------------
+ * A channel endpoint's queue holds whole messages: bytes and handles. */
+
+/* mx_channel_write: checks, in order, BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED
+ * (no WRITE), OUT_OF_RANGE (nbytes > MXH_CHANNEL_MAX_BYTES or n >
+ * MXH_TRANSIT_MAX), each handle as mxh_transit_take (with `self` the
+ * channel), then PEER_CLOSED; then moves the handles and queues the message
+ * at the peer (or hands it to a call waiting there for its txid), all or
+ * nothing.  `data` is copied. */
+int64_t mxh_channel_write(mxh_proc_t *p, uint64_t h, const void *data,
+                          size_t nbytes, const uint64_t *hs, size_t n);
+
+/* mx_channel_read: NOT_SUPPORTED for options other than
+ * MXH_CHANNEL_READ_MAY_DISCARD, BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no
+ * READ); an empty queue is SHOULD_WAIT, or PEER_CLOSED once the peer is
+ * gone.  A first message larger than max_bytes / max_handles is
+ * BUFFER_TOO_SMALL with actual[0] = its bytes, actual[1] = its handles (and
+ * dropped, its handles closed, with MAY_DISCARD).  On success the message's
+ * bytes go to data_out, its handles are bound to p with values in
+ * handles_out, and the result is (handles << 32) | bytes. */
+int64_t mxh_channel_read(mxh_proc_t *p, uint64_t h, uint32_t options,
+                         uint64_t max_bytes, uint64_t max_handles,
+                         void *data_out, uint32_t *handles_out,
+                         uint64_t *actual);
+
+/* mx_channel_call: writes as mxh_channel_write (same errors; on them the
+ * handles stay with the caller), then blocks until the reply whose first
+ * four bytes (little-endian; 0 if shorter) equal the request's comes
+ * straight to it, and returns it as mxh_channel_read does.  TIMED_OUT at
+ * `deadline` (CLOCK_MONOTONIC ns; UINT64_MAX never; a later reply goes to
+ * the queue).  CALL_FAILED with actual[2] = PEER_CLOSED (the peer went),
+ * CANCELED (the caller's handle closed, or its process died) or
+ * BUFFER_TOO_SMALL (reply discarded; actual[0..1] its sizes). */
+int64_t mxh_channel_call(mxh_proc_t *p, uint64_t h, const void *data,
+                         size_t nbytes, const uint64_t *hs, size_t n,
+                         uint64_t deadline, uint64_t max_bytes,
+                         uint64_t max_handles, void *data_out,
+                         uint32_t *handles_out, uint64_t *actual);
 
 /* ---- signals -------------------------------------------------------------- */
 

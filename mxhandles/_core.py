@@ -6,13 +6,15 @@ attributes (``lib.fn`` looked up on every call would cost ~18 ns).
 """
 from __future__ import annotations
 
+from typing import Any, List
+
 from ._mxhandles_cffi import ffi, lib  # noqa: F401  (re-exported)
 
 NULL = ffi.NULL
 
 # Constants from the header (filled in by the compiler at build time).
-MANAGED = lib.MXH_OBJ_F_MANAGED
 TRANSIT_MAX = lib.MXH_TRANSIT_MAX
+CHANNEL_MAX_BYTES = lib.MXH_CHANNEL_MAX_BYTES
 QUARANTINE = lib.MXH_QUARANTINE
 PROC_MAX_SLOTS = lib.MXH_PROC_MAX_SLOTS
 DEFAULT_MAX_HANDLES = lib.MXH_DEFAULT_MAX_HANDLES
@@ -20,6 +22,9 @@ DEFAULT_MAX_HANDLES = lib.MXH_DEFAULT_MAX_HANDLES
 kernel_create = lib.mxh_kernel_create
 kernel_release = lib.mxh_kernel_release
 kernel_stats = lib.mxh_kernel_stats
+kernel_objects = lib.mxh_kernel_objects
+kernel_messages = lib.mxh_kernel_messages
+kernel_collect = lib.mxh_kernel_collect
 
 object_create = lib.mxh_object_create
 object_koid = lib.mxh_object_koid
@@ -49,24 +54,40 @@ handle_replace = lib.mxh_handle_replace
 handle_get = lib.mxh_handle_get
 handle_basic = lib.mxh_handle_basic
 object_signal = lib.mxh_object_signal
-notes_release = lib.mxh_notes_release
 
 transit_take = lib.mxh_transit_take
-channel_write_take = lib.mxh_channel_write_take
 transit_bind = lib.mxh_transit_bind
 transit_close = lib.mxh_transit_close
 transit_count = lib.mxh_transit_count
 transit_koids = lib.mxh_transit_koids
 handle_move = lib.mxh_handle_move
 
+channel_write = lib.mxh_channel_write
+channel_read = lib.mxh_channel_read
+channel_call = lib.mxh_channel_call
+
 bench_empty_p = lib.mxh_bench_empty_p
 bench_empty_ph = lib.mxh_bench_empty_ph
 bench_empty_phr = lib.mxh_bench_empty_phr
 
+# Buffers handed to C without zeroing them first (C writes before Python
+# reads, and only what it wrote is read).
+new_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
 
-def take_notes(notes) -> list:  # type: ignore[no-untyped-def]
-    """Copies the koids out of an ``mxh_notes_t`` and releases it."""
-    n = notes.count
-    koids = ffi.unpack(notes.koids, n) if n else []
-    notes_release(notes)
-    return koids
+
+class ReadBuffers:
+    """Out-buffers for one channel read: bytes, handle values, sizes.
+
+    Reads borrow a set from a pool (``list.pop``/``append`` are atomic under
+    the GIL), so a read allocates nothing once the pool is warm."""
+
+    __slots__ = ("data", "handles", "actual")
+
+    def __init__(self) -> None:
+        self.data = new_uncleared("char[]", CHANNEL_MAX_BYTES)
+        self.handles = new_uncleared("uint32_t[]", TRANSIT_MAX)
+        self.actual = ffi.new("uint64_t[3]")
+
+
+def unpack_u32(buf: Any, n: int) -> List[int]:
+    return ffi.unpack(buf, n)  # type: ignore[no-any-return]

@@ -16,7 +16,7 @@ from ._args import as_int
 from ._core import ffi
 from .constants import DEFAULT_JOB_RIGHTS, ObjType
 from .errors import ERR_NO_MEMORY, ERR_NOT_FOUND, MxError
-from .objects import Job, Managed, Thread
+from .objects import Job, Record, Thread
 from .process import Process
 from .records import Stats
 
@@ -54,13 +54,14 @@ class Kernel:
         self.on_process_start = on_process_start
         self._rng = random.Random(seed) if seed is not None else None
         self._lock = threading.RLock()
-        self._managed: Dict[int, Managed] = {}
+        self._records: Dict[int, Record] = {}
         self._processes: Dict[int, Process] = {}
         k = _core.kernel_create(max_handles or 0)
         if k == ffi.NULL:
             raise MemoryError("mxh_kernel_create")
         self._k = ffi.gc(k, _core.kernel_release)
-        self._stats_buf = ffi.new("mxh_stats_t *")
+        # Pooled out-buffers for channel reads (see _core.ReadBuffers).
+        self._buffers: List[_core.ReadBuffers] = []
 
         # Boot: root job, init and its thread, init's root-job handle.
         self.root_job = self._add(Job(self, self._new_object(ObjType.JOB, 0),
@@ -89,14 +90,13 @@ class Kernel:
         return int.from_bytes(os.urandom(8), "little")
 
     def _new_object(self, type_: int, related_koid: int) -> Any:
-        o = _core.object_create(self._k, int(type_), _core.MANAGED,
-                                related_koid)
+        o = _core.object_create(self._k, int(type_), related_koid)
         if o == ffi.NULL:
             raise MxError(ERR_NO_MEMORY, "object_create")
         return o
 
     def _add(self, rec: Any) -> Any:
-        self._managed[rec.koid] = rec
+        self._records[rec.koid] = rec
         return rec
 
     def _new_process(self, name: str, job_koid: int) -> Process:
@@ -107,17 +107,6 @@ class Kernel:
         self._add(proc)
         self._processes[proc.koid] = proc
         return proc
-
-    def _run_notes(self, koids: Iterable[int]) -> None:
-        """Runs zero-handles actions, iteratively: an action may close more
-        handles and so produce more notes."""
-        work: List[int] = list(koids)
-        while work:
-            rec = self._managed.get(work.pop())
-            if rec is not None:
-                more = rec.on_zero_handles()
-                if more:
-                    work.extend(more)
 
     # -- public surface -----------------------------------------------------------
 
@@ -144,3 +133,127 @@ class Kernel:
         return Stats(int(st.live_handles), int(st.in_transit_handles),
                      {key: int(lo[i]) for i, key in enumerate(_STATS_KEYS)},
                      int(st.destroyed_objects))
+
+    # -- inspection (SPEC §7) --------------------------------------------------------
+
+    def _live_processes(self) -> List[Process]:
+        """Processes not yet destroyed; forgets the destroyed ones."""
+        alive = []
+        for koid, proc in list(self._processes.items()):
+            if _core.object_destroyed(_core.proc_object(proc._p)):
+                self._processes.pop(koid, None)
+            else:
+                alive.append(proc)
+        return alive
+
+    def _objects(self) -> List[Any]:
+        n = 256
+        while True:
+            buf = ffi.new("mxh_object_info_t[]", n)
+            total = _core.kernel_objects(self._k, buf, n)
+            if total <= n:
+                return [buf[i] for i in range(total)]
+            n = total + total // 4
+
+    def _messages(self) -> List[Dict[str, Any]]:
+        n, nk = 64, 256
+        total_koids = ffi.new("uint64_t *")
+        while True:
+            buf = ffi.new("mxh_message_info_t[]", n)
+            koids = ffi.new("uint64_t[]", nk)
+            total = _core.kernel_messages(self._k, buf, n, koids, nk,
+                                          total_koids)
+            if total <= n and total_koids[0] <= nk:
+                break
+            n = max(n, total + total // 4)
+            nk = max(nk, int(total_koids[0]) + int(total_koids[0]) // 4)
+        out, at = [], 0
+        for i in range(total):
+            m = buf[i]
+            count = int(m.handle_count)
+            out.append({"endpoint_koid": int(m.endpoint_koid),
+                        "bytes": int(m.nbytes),
+                        "handle_koids": [int(x) for x in koids[at:at + count]]})
+            at += count
+        return out
+
+    def snapshot(self) -> Dict[str, Any]:
+        """The kernel as plain data (JSON-serializable): every process not
+        yet destroyed with its handle table, every live object, and every
+        queued message with the endpoint that will read it."""
+        processes = []
+        for proc in sorted(self._live_processes(), key=lambda p: p.koid):
+            processes.append({
+                "koid": proc.koid,
+                "name": proc.name,
+                "state": proc._state(),
+                "handles": [{"value": v, "koid": koid, "type": t, "rights": r}
+                            for v, koid, t, r in proc.handles()],
+            })
+        objects = sorted(({"koid": int(o.koid), "type": int(o.type),
+                           "handle_count": int(o.handle_count),
+                           "signals": int(o.signals),
+                           "related_koid": int(o.related_koid)}
+                          for o in self._objects()), key=lambda o: o["koid"])
+        return {"processes": processes, "objects": objects,
+                "messages": self._messages()}
+
+    def to_dot(self) -> str:
+        """The snapshot's graph as Graphviz DOT: processes (boxes) point at
+        the objects their handles name; channel endpoints are linked to their
+        peers (dashed) and to what their queued messages carry (dotted)."""
+        snap = self.snapshot()
+        names = {ObjType.JOB: "job", ObjType.PROCESS: "process",
+                 ObjType.THREAD: "thread", ObjType.CHANNEL: "channel",
+                 ObjType.EVENT: "event", ObjType.EVENT_PAIR: "eventpair",
+                 ObjType.PORT: "port"}
+        lines = ["digraph mxhandles {", "  rankdir=LR;",
+                 '  node [fontname="Helvetica", fontsize=10];',
+                 '  edge [fontname="Helvetica", fontsize=9];']
+        procs = {p["koid"]: p for p in snap["processes"]}
+        queued: Dict[int, int] = {}
+        for m in snap["messages"]:
+            queued[m["endpoint_koid"]] = queued.get(m["endpoint_koid"], 0) + 1
+        for o in snap["objects"]:
+            koid = o["koid"]
+            if koid in procs:
+                p = procs[koid]
+                lines.append('  k%d [shape=box, style=rounded, label="process %s\\nkoid %d\\n%s"];'
+                             % (koid, _dot_escape(p["name"]), koid, p["state"]))
+                continue
+            label = "%s\\nkoid %d" % (names.get(o["type"], "object"), koid)
+            if queued.get(koid):
+                label += "\\n%d queued" % queued[koid]
+            lines.append('  k%d [shape=ellipse, label="%s"];' % (koid, label))
+        for p in snap["processes"]:
+            for h in p["handles"]:
+                lines.append('  k%d -> k%d [label="%d"];'
+                             % (p["koid"], h["koid"], h["value"]))
+        seen = set()
+        for o in snap["objects"]:
+            if o["type"] in (ObjType.CHANNEL, ObjType.EVENT_PAIR):
+                pair = tuple(sorted((o["koid"], o["related_koid"])))
+                alive = o["related_koid"] in {x["koid"] for x in snap["objects"]}
+                if alive and pair not in seen:
+                    seen.add(pair)
+                    lines.append('  k%d -> k%d [dir=none, style=dashed, label="peer"];'
+                                 % pair)
+        for m in snap["messages"]:
+            for koid in m["handle_koids"]:
+                lines.append('  k%d -> k%d [style=dotted, label="in transit"];'
+                             % (m["endpoint_koid"], koid))
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def collect(self) -> int:
+        """Reclaims what no process can reach any more (channels cycling
+        through each other's queues) and returns how many objects were
+        destroyed in all (SPEC §5 rule 5)."""
+        rc = _core.kernel_collect(self._k)
+        if rc < 0:
+            raise MxError(rc, "Kernel.collect")
+        return int(rc)
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')

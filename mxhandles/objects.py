@@ -1,11 +1,10 @@
-"""Kernel-side records of *managed* objects.
+"""Python-side records of task objects (jobs, threads).
 
-The C core keeps every object's counts, rights and signals.  Objects that
-also have state in Python (jobs, threads, channel queues, processes) are
-created with the MANAGED flag; the core then reports the moment their last
-handle goes away (a *note* carrying the koid) and the kernel calls the
-record's :meth:`Managed.on_zero_handles`.  A record owns the kernel's own
-reference to its C object and drops it in :meth:`Managed.destroy`.
+The C core runs every object's life (counts, zero-handles actions,
+destruction).  A record here holds what the core has no use for (names,
+the job tree as Python sees it) and one reference on its C object, which the
+kernel drops when the record's object must go (:meth:`Record.release`), or
+the garbage collector drops if the whole ``Kernel`` goes first.
 """
 from __future__ import annotations
 
@@ -18,32 +17,26 @@ if TYPE_CHECKING:
     from .kernel import Kernel
 
 
-class Managed:
-    """An object whose lifetime the kernel follows from Python."""
+class Record:
+    """An object of the kernel's that Python keeps a reference to."""
 
     __slots__ = ("kernel", "koid", "type", "obj", "__weakref__")
 
     def __init__(self, kernel: "Kernel", obj: Any) -> None:
         self.kernel = kernel
-        # The kernel's reference: dropped by destroy(), or by the garbage
-        # collector if the whole Kernel goes away first.
         self.obj = ffi.gc(obj, _core.object_release)
         self.koid: int = _core.object_koid(obj)
         self.type: int = _core.object_type(obj)
 
-    def on_zero_handles(self) -> Optional[List[int]]:
-        """Runs when the last handle goes; returns further notes, if any."""
-        return None
-
-    def destroy(self) -> None:
-        """Drops the kernel's reference (the object dies with its last one)."""
+    def release(self) -> None:
+        """Drops the kernel's reference now (exactly once)."""
         obj = self.obj
         if obj is not None:
             self.obj = None
-            ffi.release(obj)  # runs object_release now, exactly once
+            ffi.release(obj)
 
 
-class Job(Managed):
+class Job(Record):
     """A job: a node of the process tree."""
 
     __slots__ = ("parent", "children", "processes", "killed")
@@ -57,7 +50,7 @@ class Job(Managed):
         self.killed = False
 
 
-class Thread(Managed):
+class Thread(Record):
     """A thread of a process."""
 
     __slots__ = ("process_koid", "name", "state")

@@ -12,41 +12,69 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple
 
 from . import _core
-from ._args import as_int, handle_arg, u32_arg
+from ._args import as_int, handle_arg, u32_arg, u64_arg
 from ._core import ffi
 from .constants import (
+    DEFAULT_CHANNEL_RIGHTS,
     DEFAULT_EVENT_RIGHTS,
     DEFAULT_EVENTPAIR_RIGHTS,
     HANDLE_INVALID,
     INFO_HANDLE_BASIC,
     INFO_HANDLE_VALID,
     OBJ_PROP_WAITABLE,
+    TIME_INFINITE,
     ObjType,
 )
 from .errors import (
     ERR_BAD_STATE,
+    ERR_BUFFER_TOO_SMALL,
+    ERR_CALL_FAILED,
     ERR_INVALID_ARGS,
     ERR_NOT_SUPPORTED,
     MxError,
 )
-from .objects import Managed
+from .objects import Record
 from .records import HandleBasic, StartInfo
 
 if TYPE_CHECKING:
     from .kernel import Kernel
 
 _close = _core.handle_close
+_close_many = _core.handle_close_many
 _dup = _core.handle_duplicate
 _replace = _core.handle_replace
 _create = _core.object_create_handle
 _signal = _core.object_signal
+_write = _core.channel_write
+_read = _core.channel_read
+_unpack = ffi.unpack
+_ZERO = 0
+_MAX_BYTES = _core.CHANNEL_MAX_BYTES
+_MAX_HANDLES = _core.TRANSIT_MAX
+_U64 = 2**64 - 1
+_BUFFER_TOO_SMALL = int(ERR_BUFFER_TOO_SMALL)
+_CALL_FAILED = int(ERR_CALL_FAILED)
+_CHANNEL = int(ObjType.CHANNEL)
+_CHANNEL_RIGHTS = int(DEFAULT_CHANNEL_RIGHTS)
 _EVENT = int(ObjType.EVENT)
 _EVENT_PAIR = int(ObjType.EVENT_PAIR)
 _EVENT_RIGHTS = int(DEFAULT_EVENT_RIGHTS)
 _EVENTPAIR_RIGHTS = int(DEFAULT_EVENTPAIR_RIGHTS)
 
 
-class Process(Managed):
+def _seq(values: Any) -> List[Any]:
+    """A snapshot of a sequence argument (TypeError for str and bytes)."""
+    if isinstance(values, (str, bytes, bytearray, memoryview)):
+        raise TypeError("expected a sequence of handle values, not %s"
+                        % type(values).__name__)
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError("expected a sequence of handle values, not %s"
+                        % type(values).__name__) from None
+
+
+class Process(Record):
     """A process: its handle table and the syscalls it makes.
 
     Obtain one from :attr:`Kernel.init` or :meth:`Kernel.process`; do not
@@ -100,9 +128,7 @@ class Process(Managed):
         except Exception:
             rc = _close(self._p, handle_arg(h))
         if rc:
-            if rc < 0:
-                raise MxError(rc, "mx_handle_close")
-            self.kernel._run_notes((rc,))
+            raise MxError(rc, "mx_handle_close")
 
     def mx_handle_close_many(self, hs: Iterable[int]) -> None:
         """Closes every valid handle in ``hs``.
@@ -111,15 +137,13 @@ class Process(Managed):
         ``BAD_HANDLE`` if any item was invalid (0, out of range, stale, or
         given a second time), after closing all the valid ones.
         """
-        if isinstance(hs, (str, bytes)):
-            raise TypeError("mx_handle_close_many takes a sequence of ints")
-        values = [handle_arg(x, "handle") for x in hs]
-        notes = ffi.new("mxh_notes_t *")
-        rc = _core.handle_close_many(self._p, values, len(values), notes)
-        koids = _core.take_notes(notes)
-        if koids:
-            self.kernel._run_notes(koids)
-        if rc < 0:
+        values = hs if type(hs) is list or type(hs) is tuple else _seq(hs)
+        try:
+            rc = _close_many(self._p, values, len(values))
+        except Exception:
+            values = [handle_arg(x, "handle") for x in _seq(hs)]
+            rc = _close_many(self._p, values, len(values))
+        if rc:
             raise MxError(rc, "mx_handle_close_many")
 
     def mx_handle_duplicate(self, h: int, rights: int) -> int:
@@ -169,11 +193,150 @@ class Process(Managed):
                 options, "mx_eventpair_create"):
             raise MxError(ERR_NOT_SUPPORTED, "mx_eventpair_create")
         out = ffi.new("uint32_t[2]")
-        rc = _core.pair_create_handles(self._p, _EVENT_PAIR, 0,
+        rc = _core.pair_create_handles(self._p, _EVENT_PAIR,
                                        _EVENTPAIR_RIGHTS, out, ffi.NULL)
         if rc < 0:
             raise MxError(rc, "mx_eventpair_create")
         return out[0], out[1]
+
+    # -- channels ---------------------------------------------------------------
+
+    def mx_channel_create(self, options: int = 0) -> Tuple[int, int]:
+        """A new channel: ``(h0, h1)``, one handle to each endpoint."""
+        if (type(options) is not int or options) and self._options(
+                options, "mx_channel_create"):
+            raise MxError(ERR_INVALID_ARGS, "mx_channel_create")
+        out = ffi.new("uint32_t[2]")
+        rc = _core.pair_create_handles(self._p, _CHANNEL, _CHANNEL_RIGHTS,
+                                       out, ffi.NULL)
+        if rc < 0:
+            raise MxError(rc, "mx_channel_create")
+        return out[0], out[1]
+
+    def _message_args(self, data: Any, handles: Any, options: Any,
+                      syscall: str) -> Tuple[Any, int, List[int]]:
+        """Slow path of write and call: every argument checked in SPEC
+        order (types, a dead caller, options); returns what C takes."""
+        if type(data) is bytes:
+            buf, nbytes = data, len(data)
+        else:
+            try:
+                view = memoryview(data)
+            except TypeError:
+                raise TypeError("%s: data must be a bytes-like object, not %s"
+                                % (syscall, type(data).__name__)) from None
+            if not view.c_contiguous:
+                view = memoryview(view.tobytes())
+            # from_buffer pins the buffer: it cannot be resized meanwhile.
+            buf, nbytes = ffi.from_buffer(view), view.nbytes
+        values = [handle_arg(x) for x in _seq(handles)]
+        as_int(options, "options")
+        self._check_alive(syscall)
+        if u32_arg(options, "options", syscall):
+            raise MxError(ERR_INVALID_ARGS, syscall)
+        return buf, nbytes, values
+
+    def mx_channel_write(self, h: int, data: Any = b"", handles: Any = (),
+                         options: int = 0) -> None:
+        """Writes a message: ``data`` (any bytes-like object, at most 65,536
+        bytes) and ``handles`` (at most 1,024 values of this process), which
+        all leave this process or, on any error, all stay."""
+        try:
+            if type(data) is not bytes or options is not _ZERO:
+                raise TypeError
+            rc = _write(self._p, h, data, len(data), handles, len(handles))
+        except Exception:
+            buf, nbytes, values = self._message_args(
+                data, handles, options, "mx_channel_write")
+            rc = _write(self._p, handle_arg(h), buf, nbytes, values,
+                        len(values))
+        if rc:
+            raise MxError(rc, "mx_channel_write")
+
+    def _read_limits(self, max_bytes: Any, max_handles: Any,
+                     syscall: str) -> Tuple[int, int]:
+        mb = _MAX_BYTES if max_bytes is None else as_int(max_bytes, "max_bytes")
+        mh = _MAX_HANDLES if max_handles is None else as_int(max_handles,
+                                                             "max_handles")
+        if mb < 0 or mh < 0:
+            self._check_alive(syscall)
+            raise MxError(ERR_INVALID_ARGS, syscall)
+        return min(mb, _U64), min(mh, _U64)
+
+    def mx_channel_read(self, h: int, options: int = 0,
+                        max_bytes: Optional[int] = None,
+                        max_handles: Optional[int] = None
+                        ) -> Tuple[bytes, List[int]]:
+        """Reads the first message: ``(bytes, [handle, ...])``; its handles
+        are now this process's.  ``SHOULD_WAIT`` while the queue is empty
+        and the peer open, ``PEER_CLOSED`` after; ``BUFFER_TOO_SMALL`` (with
+        ``actual_bytes``, ``actual_handles``) if it exceeds the limits."""
+        pool = self.kernel._buffers
+        b = pool.pop() if pool else _core.ReadBuffers()
+        try:
+            if max_bytes is None and max_handles is None:
+                rc = _read(self._p, h, options, _MAX_BYTES, _MAX_HANDLES,
+                           b.data, b.handles, b.actual)
+            else:
+                raise TypeError
+        except Exception:
+            hv = handle_arg(h)
+            as_int(options, "options")
+            mb, mh = self._read_limits(max_bytes, max_handles,
+                                       "mx_channel_read")
+            self._check_alive("mx_channel_read")
+            opts = u32_arg(options, "options", "mx_channel_read")
+            rc = _read(self._p, hv, opts, mb, mh, b.data, b.handles, b.actual)
+        if rc < 0:
+            pool.append(b)
+            if rc == _BUFFER_TOO_SMALL:
+                raise MxError(rc, "mx_channel_read",
+                              actual_bytes=int(b.actual[0]),
+                              actual_handles=int(b.actual[1]))
+            raise MxError(rc, "mx_channel_read")
+        nh = rc >> 32
+        nb = rc & 0xFFFFFFFF
+        result = (_unpack(b.data, nb) if nb else b"",
+                  _unpack(b.handles, nh) if nh else [])
+        pool.append(b)
+        return result
+
+    def mx_channel_call(self, h: int, data: Any, handles: Any = (),
+                        deadline: int = TIME_INFINITE,
+                        max_bytes: Optional[int] = None,
+                        max_handles: Optional[int] = None,
+                        options: int = 0) -> Tuple[bytes, List[int]]:
+        """Writes a request and waits for the reply that carries the same
+        first four bytes (the txid): ``(bytes, [handle, ...])``.
+
+        ``TIMED_OUT`` at the deadline; ``CALL_FAILED`` with ``read_status``
+        ``PEER_CLOSED``, ``CANCELED`` or ``BUFFER_TOO_SMALL``."""
+        syscall = "mx_channel_call"
+        buf, nbytes, values = self._message_args(data, handles, options,
+                                                 syscall)
+        dl = u64_arg(deadline, "deadline", syscall)
+        mb, mh = self._read_limits(max_bytes, max_handles, syscall)
+        pool = self.kernel._buffers
+        b = pool.pop() if pool else _core.ReadBuffers()
+        rc = _core.channel_call(self._p, handle_arg(h), buf, nbytes, values,
+                                len(values), dl, mb, mh, b.data, b.handles,
+                                b.actual)
+        if rc < 0:
+            pool.append(b)
+            if rc == _CALL_FAILED:
+                read_status = ffi.cast("int64_t", b.actual[2])
+                extra: dict = {"read_status": int(read_status)}
+                if extra["read_status"] == _BUFFER_TOO_SMALL:
+                    extra["actual_bytes"] = int(b.actual[0])
+                    extra["actual_handles"] = int(b.actual[1])
+                raise MxError(rc, syscall, **extra)
+            raise MxError(rc, syscall)
+        nh = rc >> 32
+        nb = rc & 0xFFFFFFFF
+        result = (_unpack(b.data, nb) if nb else b"",
+                  _unpack(b.handles, nh) if nh else [])
+        pool.append(b)
+        return result
 
     # -- signals --------------------------------------------------------------------
 
@@ -227,6 +390,12 @@ class Process(Managed):
         any other process: ``HANDLE_INVALID``."""
         self._check_alive("mx_job_default")
         return self._root_job_handle
+
+    def _state(self) -> str:
+        """"new", "running" or "exited"."""
+        if _core.proc_is_dead(self._p):
+            return "exited"
+        return self.state
 
     # -- inspection helpers -------------------------------------------------------------
 

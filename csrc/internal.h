@@ -1,0 +1,199 @@
+/*
+ * internal.h - structures and helpers shared by the core's source files.
+ * Not installed; callers use mxhandles.h.
+ */
+#ifndef MXH_INTERNAL_H
+#define MXH_INTERNAL_H
+
+#include "mxhandles.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define IDX_BITS   24u
+#define IDX_MASK   ((1u << IDX_BITS) - 1u)
+#define GEN_MASK   0x7fu
+#define VALUE_MASK 0x7fffffffu
+#define NIL        0xffffffffu
+#define ONE_HANDLE (1ull << 32)
+#define MARK_BIT   (1u << 31)   /* transient mark in a live slot's rights */
+#define QUOTA_CHUNK 64u         /* handles a process pre-charges at once */
+#define REGISTRY_SHARDS 8u
+
+/* ---- allocation (fault-injectable) ------------------------------------ */
+void *mxh_xmalloc(size_t n);
+void *mxh_xcalloc(size_t n, size_t m);
+void *mxh_xrealloc(void *p, size_t n);
+
+/* ---- spin lock -------------------------------------------------------------- */
+typedef _Atomic int spin_t;
+void mxh_spin_lock_slow(spin_t *l);
+
+static inline void spin_lock(spin_t *l)
+{
+    if (atomic_exchange_explicit(l, 1, memory_order_acquire))
+        mxh_spin_lock_slow(l);
+}
+
+static inline void spin_unlock(spin_t *l)
+{
+    atomic_store_explicit(l, 0, memory_order_release);
+}
+
+/* ---- structures ------------------------------------------------------------- */
+
+typedef struct mxh_waiter mxh_waiter_t;
+
+struct mxh_kernel {
+    _Atomic uint64_t next_koid;
+    _Atomic uint64_t charged;       /* live handles + processes' caches */
+    _Atomic uint64_t in_transit;
+    _Atomic uint64_t live_objects[8];
+    _Atomic uint64_t destroyed;
+    _Atomic uint64_t refs;          /* creator + every object in memory */
+    uint64_t max_handles;
+    spin_t procs_lock;
+    mxh_proc_t *procs;              /* live (not killed) processes */
+    struct {
+        spin_t lock;
+        mxh_obj_t *head;
+    } registry[REGISTRY_SHARDS];    /* every live object, by koid % shards */
+    /* Collection: moves of channel endpoints in and out of transit count
+     * themselves in ep_movers and stand aside while gc_active is set. */
+    _Atomic int gc_active;
+    _Atomic int ep_movers;
+    pthread_mutex_t gc_mutex;
+};
+
+/* Shared by the two ends of a pair while either is in memory. */
+typedef struct mxh_link {
+    spin_t lock;
+    _Atomic int refs;
+    mxh_obj_t *ends[2];             /* both NULL once detached */
+} mxh_link_t;
+
+struct mxh_obj {
+    _Atomic uint64_t counts;        /* handles << 32 | references */
+    _Atomic uint32_t signals;       /* changed only under `lock` */
+    _Atomic uint32_t mem;           /* alive (1) + pins */
+    spin_t lock;                    /* waiters, queue, signal changes */
+    _Atomic uint32_t nwaiters;
+    _Atomic uint32_t in_transit;    /* handles of this object in transit */
+    uint16_t type;
+    uint8_t side;                   /* index in link->ends */
+    _Atomic uint8_t destroyed;
+    uint32_t gc_refs;               /* collection scratch (gc_mutex) */
+    mxh_koid_t koid;
+    mxh_koid_t related_koid;
+    mxh_kernel_t *kernel;
+    mxh_link_t *link;               /* peered objects only */
+    mxh_waiter_t *waiters;          /* under lock */
+    mxh_obj_t *reg_next, *reg_prev; /* registry shard list */
+};
+
+typedef struct slot {
+    mxh_obj_t *obj;                 /* NULL when free */
+    uint32_t rights;                /* next free index when free */
+    uint32_t gen;
+} slot_t;
+
+struct mxh_proc {
+    mxh_obj_t obj;                  /* must be first */
+    spin_t lock;
+    bool dead;
+    slot_t *slots;
+    uint32_t cap;                   /* slots allocated */
+    uint32_t used;                  /* slots ever handed out (high water) */
+    uint32_t live;                  /* live handles */
+    uint32_t quota;                 /* pre-charged handles not yet used */
+    uint32_t fq_head, fq_tail, fq_len;
+    uint32_t k0, k1, m1, m2, m1inv, m2inv;
+    mxh_proc_t *prev, *next;        /* kernel's list, while alive */
+};
+
+/* A message: bytes and handles in transit together. */
+struct mxh_transit {
+    mxh_transit_t *next;
+    mxh_kernel_t *kernel;
+    uint32_t count;                 /* handles */
+    uint32_t nbytes;
+    uint32_t txid;
+    uint32_t endpoints;             /* how many handles are channel ends */
+    struct { mxh_obj_t *obj; uint64_t rights; } h[];
+    /* followed by nbytes of data */
+};
+
+typedef struct mxh_chan {
+    mxh_obj_t obj;                  /* must be first */
+    mxh_transit_t *head, *tail;     /* the queue, under obj.lock */
+    uint32_t qlen;
+} mxh_chan_t;
+
+#define WAIT_CALL    1
+#define WAIT_SIGNALS 2
+
+/* A thread blocked in the core.  Lives on the waiting thread's stack; a
+ * waker finishes it while holding the object's lock and never touches it
+ * again. */
+struct mxh_waiter {
+    mxh_waiter_t *next, *prev;      /* on obj->waiters */
+    mxh_obj_t *obj;
+    mxh_proc_t *proc;               /* whose handle it waits through */
+    uint32_t handle;
+    uint32_t kind;
+    uint32_t txid;                  /* WAIT_CALL */
+    uint32_t want;                  /* WAIT_SIGNALS */
+    mxh_transit_t *reply;           /* WAIT_CALL result */
+    int32_t status;
+    uint32_t observed;
+    bool done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+/* ---- kernel.c ---------------------------------------------------------------- */
+void mxh_kernel_unref(mxh_kernel_t *k);
+bool mxh_quota_take(mxh_proc_t *p, uint32_t n);   /* table lock held */
+void mxh_quota_give(mxh_proc_t *p, uint32_t n);   /* table lock held */
+void mxh_quota_reclaim(mxh_kernel_t *k);          /* no table lock held */
+void mxh_charge_return(mxh_kernel_t *k, uint64_t n);
+void mxh_registry_add(mxh_obj_t *o);
+void mxh_registry_remove(mxh_obj_t *o);
+/* A call about to move channel endpoints in or out of transit enters
+ * (false: a collection runs; drop every lock, mxh_gc_wait, start over). */
+bool mxh_gc_try_enter(mxh_kernel_t *k);
+void mxh_gc_wait(mxh_kernel_t *k);
+void mxh_gc_leave(mxh_kernel_t *k);
+
+/* ---- object.c ------------------------------------------------------------------ */
+mxh_obj_t *mxh_obj_alloc(mxh_kernel_t *k, size_t size, uint32_t type,
+                         mxh_koid_t related);
+void mxh_obj_publish(mxh_obj_t *o);
+void mxh_obj_discard(mxh_obj_t *o);   /* never published */
+void mxh_handle_drop(mxh_obj_t *o);
+int stats_index(uint32_t type);
+bool mxh_valid_type(uint32_t type);
+uint32_t mxh_signal_locked(mxh_obj_t *o, uint32_t clear, uint32_t set);
+void mxh_cancel_waiters(mxh_obj_t *o, mxh_proc_t *p, uint32_t handle,
+                        bool any_handle);
+void mxh_waiter_finish(mxh_waiter_t *w, int32_t status);
+void mxh_waiter_unlink(mxh_waiter_t *w);
+
+/* ---- table.c --------------------------------------------------------------------- */
+slot_t *mxh_lookup(mxh_proc_t *p, uint64_t h);
+int64_t mxh_reserve_slots(mxh_proc_t *p, uint32_t n);
+uint32_t mxh_slot_bind(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights);
+void mxh_slot_unbind(mxh_proc_t *p, slot_t *s);
+static inline uint32_t slot_index(const mxh_proc_t *p, const slot_t *s)
+{
+    return (uint32_t)(s - p->slots);
+}
+
+/* ---- channel.c ------------------------------------------------------------------- */
+void mxh_reap(mxh_transit_t *head, mxh_transit_t *tail);
+void mxh_chan_destroy_queue(mxh_chan_t *c);
+void mxh_chan_peer_gone(mxh_obj_t *o);
+void mxh_count_destroyed(void);
+
+#endif /* MXH_INTERNAL_H */

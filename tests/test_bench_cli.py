@@ -16,23 +16,35 @@ import pytest
 
 import mxhandles.bench as bench
 from mxhandles.__main__ import main
+from mxhandles import Kernel
 from mxhandles.bench import (
     METRICS,
     ROWS,
+    SCALING,
+    Fixture,
     Measurement,
     Progress,
     Report,
     Row,
     RowResult,
+    Scaling,
     Settings,
     Target,
     Variant,
+    format_report,
+    judge_scaling,
+    measure,
     run_rows,
     select_rows,
 )
+from mxhandles.bench.harness import VariantError
 from mxhandles.bench.report import machine_info
+from mxhandles.bench.rows import build_cycle, build_nest, has_channels
+from mxhandles.model import ModelKernel
 
 TINY = Settings("test", repeats=2, sample_ms=0.05)
+#: As TINY, but a quick run: the rows marked full-run-only are left out.
+TINY_QUICK = Settings("quick", repeats=2, sample_ms=0.05)
 TINY_ARGS = ["--repeats", "2", "--sample-ms", "0.05", "--no-progress"]
 
 
@@ -43,13 +55,23 @@ def _check_stats(d: Dict[str, Any]) -> None:
 
 
 def test_every_row_runs() -> None:
-    """Every statement of every row executes on its fixture."""
-    report = run_rows(ROWS, TINY)
-    assert [r.error for r in report.rows] == [None] * len(ROWS)
+    """Every statement of every row executes on its fixture (a quick run:
+    the full-run-only rows, the 1M nest, would take seconds to build)."""
+    report = run_rows(ROWS, TINY_QUICK)
+    quick_rows = [row for row in ROWS if row.quick]
+    assert [r.row for r in report.rows] == quick_rows
+    assert report.skipped == [row for row in ROWS if not row.quick]
+    assert [r.error for r in report.rows] == [None] * len(quick_rows)
+    model_channels = has_channels(ModelKernel().init)
     for r in report.rows:
-        assert r.has("mx") and r.has("model") and r.has("floor")
+        assert r.has("mx")
+        assert r.has("floor") == (r.row.floor is not None)
         if r.row.os is None:
             assert not r.has("os")
+        if not r.row.name.startswith(("channel", "close nest", "collect")):
+            assert r.has("model")
+        elif r.row.name.startswith("channel"):
+            assert r.has("model") == model_channels
 
 
 def test_json_structure(tmp_path: Path) -> None:
@@ -120,8 +142,10 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
 def test_rows_are_well_formed() -> None:
     names = [r.name for r in ROWS]
     assert len(set(names)) == len(names)
+    in_scaling = {name for sc in SCALING for name in sc.rows}
+    assert in_scaling <= set(names)
     for row in ROWS:
-        assert row.targets, row.name
+        assert row.targets or row.name in in_scaling, row.name
         for t in row.targets:
             assert t.metric in METRICS
 
@@ -233,3 +257,117 @@ def test_progress_line() -> None:
     p.update("repeat 1/5")
     p.done()
     assert log.getvalue() == "[2/2] replace ...\n"
+
+
+# -- channel rows, one-shot variants and cross-row targets --------------------
+
+
+def test_one_shot_variant() -> None:
+    """prepare runs before every sample, the statement once, and the time
+    is divided by ``per`` (a number or a local the statement sets)."""
+    calls: List[int] = []
+
+    def prepare(env: Dict[str, Any]) -> None:
+        calls.append(1)
+        env["todo"] = 4
+
+    v = Variant("done = todo", {"todo": 0, "done": 0}, keep=("done",),
+                prepare=prepare, per="done")
+    assert v.one_shot
+    m = measure({"mx": v}, repeats=3, sample_ns=10**6)
+    assert m.loops == {"mx": 1}
+    assert len(calls) == 3 and v.env["done"] == 4
+    assert v.as_function()(todo=1, done=0) is None
+    with pytest.raises(ValueError):
+        Variant("pass", {"x": 0}, per="x")  # per names a kept local
+
+
+def test_one_shot_error_is_a_variant_error() -> None:
+    v = Variant("done = 0", {"done": 1}, keep=("done",),
+                prepare=lambda env: None, per="done")
+    with pytest.raises(VariantError):  # 0 units handled
+        measure({"mx": v}, repeats=1, sample_ns=10**6)
+
+
+@pytest.mark.parametrize("kernel_cls", [Kernel, ModelKernel])
+def test_nest_and_cycle_builders(kernel_cls: Any) -> None:
+    """The fixtures build what the rows claim: closing the nest's top
+    destroys every level, a collection destroys the whole cycle."""
+    kernel = kernel_cls(seed=1)
+    proc = kernel.init
+    if not has_channels(proc):
+        pytest.skip("the model has no channels yet")
+    before = kernel.stats().live_objects["channel"]
+    top = build_nest(proc, 50)
+    assert kernel.stats().live_objects["channel"] == before + 50
+    proc.mx_handle_close(top)
+    assert kernel.stats().live_objects["channel"] == before
+    if not hasattr(kernel, "collect"):
+        return
+    build_cycle(proc, 20)
+    assert kernel.stats().live_objects["channel"] == before + 20
+    assert kernel.collect() == 20
+    assert kernel.stats().live_objects["channel"] == before
+
+
+def test_row_repeats_cap() -> None:
+    row = Row(name="slow", doc="", mx="pass", floor=None, floor_doc="",
+              max_repeats=(3, 7))
+    assert row.repeats(150, quick=False) == 7
+    assert row.repeats(30, quick=True) == 3
+    assert row.repeats(2, quick=False) == 2
+    assert Row(name="x", doc="", mx="pass", floor="pass",
+               floor_doc="").repeats(150, quick=False) == 150
+
+
+def test_quick_run_leaves_rows_out() -> None:
+    rows = [Row(name="small", doc="", mx="pass", floor=None, floor_doc=""),
+            Row(name="big", doc="", mx="pass", floor=None, floor_doc="",
+                quick=False)]
+    report = run_rows(rows, TINY_QUICK)
+    assert [r.row.name for r in report.rows] == ["small"]
+    assert [r.name for r in report.skipped] == ["big"]
+    assert "left out big" in format_report(report)
+    assert json.loads(json.dumps(report.as_dict()))["skipped"] == ["big"]
+    assert [r.row.name for r in run_rows(rows, TINY).rows] == ["small", "big"]
+
+
+def _unit_result(name: str, ns: List[float]) -> RowResult:
+    row = Row(name=name, doc="", mx="pass", floor=None, floor_doc="",
+              unit="level")
+    return RowResult(row, Measurement({"mx": 1}, {"mx": ns}))
+
+
+def test_scaling_verdicts() -> None:
+    sc = Scaling("nest", ("n10", "n100", "n1000"), (10, 100, 1000), 12.0)
+    # ns per unit 50 -> 55 (x11 per decade) -> 100 (over 18x per decade)
+    rows = [_unit_result("n10", [50.0]), _unit_result("n100", [55.0]),
+            _unit_result("n1000", [100.0])]
+    v = judge_scaling(sc, rows)
+    assert [r.sizes for r in v] == [(10, 100), (100, 1000)]
+    assert v[0].growth == pytest.approx(11.0) and v[0].met
+    assert v[1].growth == pytest.approx(100 * 1000 / (55 * 100))
+    assert not v[1].met
+    # a missing row: the sizes on either side of it are compared
+    [skip] = judge_scaling(sc, [rows[0], rows[2]])
+    assert skip.sizes == (10, 1000)
+    assert skip.growth == pytest.approx((100 * 1000 / (50 * 10)) ** 0.5)
+    assert judge_scaling(sc, rows[:1]) == []
+    report = Report(TINY, machine_info(), 5.0, rows, scaling=[sc])
+    assert report.target_counts() == (1, 2)
+    doc = json.loads(json.dumps(report.as_dict()))
+    assert [s["met"] for s in doc["scaling"]] == [True, False]
+    assert {"rows", "sizes", "ns_per_unit", "growth_per_decade",
+            "max_per_decade"} <= set(doc["scaling"][0])
+    assert doc["rows"][0]["unit"] == "level"
+    text = format_report(report)
+    assert "10 \u2192 100" in text and "scaling" in text
+
+
+def test_scaling_rows_are_registered() -> None:
+    """The close-nest rows and the scaling target agree on names and on
+    the depths the rows divide by."""
+    by_name = {r.name: r for r in ROWS}
+    for sc in SCALING:
+        for name, size in zip(sc.rows, sc.sizes):
+            assert by_name[name].per == size

@@ -14,17 +14,30 @@ from .report import (
     Progress,
     Report,
     RowResult,
+    ScalingResult,
     Settings,
+    judge_scaling,
     format_report,
     run_rows,
     write_json,
     write_plot,
 )
-from .rows import METRICS, ROWS, VARIANTS, Fixture, Row, Target, select_rows
+from .rows import (
+    METRICS,
+    ROWS,
+    SCALING,
+    VARIANTS,
+    Fixture,
+    Row,
+    Scaling,
+    Target,
+    select_rows,
+)
 
 __all__ = [
-    "FULL", "METRICS", "QUICK", "ROWS", "VARIANTS", "Fixture", "Measurement",
-    "Progress", "Report", "Row", "RowResult", "Settings", "Stats", "Target", "Variant",
-    "format_report", "measure", "run_rows", "select_rows", "write_json",
-    "write_plot",
+    "FULL", "METRICS", "QUICK", "ROWS", "SCALING", "VARIANTS", "Fixture",
+    "Measurement", "Progress", "Report", "Row", "RowResult", "Scaling",
+    "ScalingResult", "Settings", "Stats", "Target", "Variant",
+    "format_report", "judge_scaling", "measure", "run_rows", "select_rows",
+    "write_json", "write_plot",
 ]

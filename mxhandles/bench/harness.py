@@ -13,6 +13,14 @@ sample of each variant, in an order that rotates from repeat to repeat, so
 that the noise of a shared machine (another VM's burst, a frequency change)
 falls on all of them alike.  Ratios are then formed per repeat from samples
 taken a few milliseconds apart, and summarised by their median.
+
+A *one-shot* variant (one with ``prepare``) measures an operation that
+consumes its state, such as closing a nest of channels built beforehand:
+every sample first calls ``prepare(env)`` with the clock stopped (and the
+garbage collector as it was), then times exactly one execution of the
+statement.  Its sample is divided by ``per``, the number of units the
+operation handles (the nest's depth, the objects a collection destroyed),
+so that it reads "ns per level" or "ns per object".
 """
 from __future__ import annotations
 
@@ -22,7 +30,8 @@ import math
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 #: Signature of a compiled loop: ``loop(n, clock, env) -> elapsed_ns``.
 LoopFn = Callable[[int, Callable[[], int], Dict[str, Any]], int]
@@ -39,12 +48,29 @@ class Variant:
     in ``keep`` are state the statement rebinds (``h = replace(h, R)``):
     their final values are written back to ``env`` after each run so that the
     next run continues from them.
+
+    ``prepare``, if given, makes the variant one-shot (see the module
+    docstring): it rebuilds the state in ``env`` before every sample, and
+    the sample times one execution.  ``per`` divides a sample: a number of
+    units, or the name of a local (listed in ``keep``) that the statement
+    sets to it.
     """
 
     stmt: str
     env: Dict[str, Any]
     keep: Tuple[str, ...] = ()
+    prepare: Optional[Callable[[Dict[str, Any]], None]] = None
+    per: Union[int, str] = 1
     _loop: Optional[LoopFn] = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.per, str) and self.per not in self.keep:
+            raise ValueError("per=%r must be a name in keep" % self.per)
+
+    @property
+    def one_shot(self) -> bool:
+        """Whether each sample needs ``prepare`` and times one execution."""
+        return self.prepare is not None
 
     def loop(self) -> LoopFn:
         """The compiled timing loop (built on first use)."""
@@ -61,6 +87,37 @@ class Variant:
         finally:
             if gc_was_enabled:
                 gc.enable()
+
+    def units(self) -> float:
+        """What the last run's time is divided by besides the loop count."""
+        if isinstance(self.per, str):
+            return float(self.env[self.per])
+        return float(self.per)
+
+    def sample(self, n: int) -> float:
+        """One sample: ns per operation (per unit) over ``n`` operations,
+        or over one after ``prepare`` for a one-shot variant."""
+        if self.prepare is not None:
+            self.prepare(self.env)
+            n = 1
+        elapsed = self.run(n)
+        units = self.units()
+        if units <= 0:
+            raise ValueError("the operation handled %r units" % units)
+        return elapsed / (n * units)
+
+    def as_function(self) -> Callable[..., None]:
+        """A function performing the operation once whose keyword
+        arguments are the names of ``env`` (for pytest-benchmark's
+        ``pedantic`` mode, whose setup passes a freshly prepared env)."""
+        names = sorted(self.env)
+        src = ["def _bench_op(%s):" % ", ".join(names)]
+        src += ["    " + line for line in _stmt_lines(self.stmt)]
+        namespace: Dict[str, Any] = {}
+        exec(compile("\n".join(src), "<bench %s>" % self.stmt, "exec"),
+             namespace)
+        op: Callable[..., None] = namespace["_bench_op"]
+        return op
 
     def as_callable(self) -> Callable[[], None]:
         """A zero-argument function performing the operation once (for
@@ -191,14 +248,18 @@ class VariantError(Exception):
 def measure(variants: Mapping[str, Variant], *, repeats: int,
             sample_ns: int, progress: Optional[ProgressFn] = None
             ) -> Measurement:
-    """Calibrates every variant, then takes ``repeats`` interleaved samples
-    of each (the order rotates every repeat).  ``progress`` is called with a
+    """Calibrates every variant (one-shot variants run once per sample),
+    then takes ``repeats`` interleaved samples of each (the order rotates
+    every repeat).  ``progress`` is called with a
     short status text now and then."""
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     names = list(variants)
     loops: Dict[str, int] = {}
     for name in names:
+        if variants[name].one_shot:
+            loops[name] = 1  # each sample is one execution, not calibrated
+            continue
         if progress is not None:
             progress("calibrating %s" % name)
         try:
@@ -212,8 +273,10 @@ def measure(variants: Mapping[str, Variant], *, repeats: int,
             progress("repeat %d/%d" % (r + 1, repeats))
         k = r % len(names)
         for name in names[k:] + names[:k]:
-            n = loops[name]
-            samples[name].append(variants[name].run(n) / n)
+            try:
+                samples[name].append(variants[name].sample(loops[name]))
+            except Exception as exc:
+                raise VariantError(name, variants[name].stmt, exc) from exc
     return Measurement(loops, samples)
 
 

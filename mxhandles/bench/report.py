@@ -12,7 +12,7 @@ from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 from .._version import __version__
 from .harness import (Measurement, Stats, VariantError, loop_overhead_ns,
                       measure)
-from .rows import METRICS, VARIANTS, Row, Target
+from .rows import METRICS, SCALING, VARIANTS, Row, Scaling, Target
 
 JSON_SCHEMA = "mxhandles-bench/1"
 
@@ -120,6 +120,9 @@ class RowResult:
         return {
             "name": self.row.name,
             "doc": self.row.doc,
+            "unit": self.row.unit,
+            "repeats": len(m.samples["mx"]) if m is not None
+            and "mx" in m.samples else None,
             "floor_doc": self.row.floor_doc,
             "os_doc": self.row.os_doc if self.has("os") else None,
             "variants": variants,
@@ -130,20 +133,69 @@ class RowResult:
         }
 
 
+@dataclass(frozen=True)
+class ScalingResult:
+    """A :class:`Scaling` target judged between two of its rows measured in
+    this run (consecutive sizes among those measured)."""
+
+    scaling: Scaling
+    rows: Tuple[str, str]
+    sizes: Tuple[int, int]
+    ns: Tuple[float, float]  # median ns per unit at each size
+    growth: float  # whole cost growth per tenfold size
+    met: bool
+
+    def as_dict(self) -> Dict[str, Any]:
+        """Plain-data form for JSON."""
+        return {"name": self.scaling.name, "variant": self.scaling.variant,
+                "rows": list(self.rows), "sizes": list(self.sizes),
+                "ns_per_unit": list(self.ns), "growth_per_decade": self.growth,
+                "max_per_decade": self.scaling.max_per_decade,
+                "met": self.met}
+
+
+def judge_scaling(scaling: Scaling, rows: Sequence[RowResult]
+                  ) -> List[ScalingResult]:
+    """``scaling``'s verdicts on ``rows``: one per pair of consecutive sizes
+    whose rows both measured the variant (none if fewer than two did)."""
+    by_name = {r.row.name: r for r in rows}
+    present = []
+    for name, size in zip(scaling.rows, scaling.sizes):
+        result = by_name.get(name)
+        stats = result.ns(scaling.variant) if result is not None else None
+        if stats is not None:
+            present.append((name, size, stats.median))
+    out = []
+    for (n0, s0, ns0), (n1, s1, ns1) in zip(present, present[1:]):
+        growth = scaling.growth(s0, ns0, s1, ns1)
+        out.append(ScalingResult(scaling, (n0, n1), (s0, s1), (ns0, ns1),
+                                 growth, scaling.met(growth)))
+    return out
+
+
 @dataclass
 class Report:
-    """A whole run: settings, machine, loop overhead and the rows."""
+    """A whole run: settings, machine, loop overhead, the rows, the rows
+    left out (``--quick``) and the cross-row targets to judge."""
 
     settings: Settings
     machine: Dict[str, Any]
     loop_overhead_ns: float
     rows: List[RowResult] = field(default_factory=list)
     seconds: float = 0.0
+    skipped: List[Row] = field(default_factory=list)
+    scaling: Sequence[Scaling] = field(default_factory=lambda: SCALING)
+
+    def scaling_results(self) -> List[ScalingResult]:
+        """Every cross-row target's verdicts on the rows measured."""
+        return [res for sc in self.scaling
+                for res in judge_scaling(sc, self.rows)]
 
     def target_counts(self) -> Tuple[int, int]:
-        """(targets met, targets judged)."""
+        """(targets met, targets judged), cross-row targets included."""
         verdicts = [t.met for r in self.rows for t in r.targets()
                     if t.met is not None]
+        verdicts += [s.met for s in self.scaling_results()]
         return sum(1 for v in verdicts if v), len(verdicts)
 
     def errors(self) -> List[RowResult]:
@@ -167,6 +219,8 @@ class Report:
             "loop_overhead_ns": self.loop_overhead_ns,
             "seconds": self.seconds,
             "rows": [r.as_dict() for r in self.rows],
+            "skipped": [r.name for r in self.skipped],
+            "scaling": [s.as_dict() for s in self.scaling_results()],
             "targets_met": met,
             "targets_judged": judged,
             "errors": len(self.errors()),
@@ -240,10 +294,16 @@ def run_rows(rows: Sequence[Row], settings: Settings,
     """Measures ``rows`` (each on a fresh fixture) and returns the report.
 
     A row whose setup or statements raise is recorded with its error and
-    the run goes on with the next row."""
+    the run goes on with the next row.  A quick run leaves out the rows
+    marked ``quick=False`` (listed in ``report.skipped``); a row's
+    ``max_repeats`` caps its repeats."""
     progress = progress or Progress(enabled=False)
     start = time.perf_counter()
     report = Report(settings, machine_info(), loop_overhead_ns())
+    quick = settings.mode == "quick"
+    if quick:
+        report.skipped = [row for row in rows if not row.quick]
+        rows = [row for row in rows if row.quick]
     for i, row in enumerate(rows, 1):
         progress.row(i, len(rows), row.name)
         try:
@@ -253,7 +313,8 @@ def run_rows(rows: Sequence[Row], settings: Settings,
                                          % (type(exc).__name__, exc)))
             continue
         try:
-            m = measure(row.variants(fixture), repeats=settings.repeats,
+            m = measure(row.variants(fixture),
+                        repeats=row.repeats(settings.repeats, quick),
                         sample_ns=settings.sample_ns,
                         progress=progress.update)
         except VariantError as exc:
@@ -274,6 +335,14 @@ def _num(x: float) -> str:
     if x < 10:
         return "%.1f" % x
     return "{:,.0f}".format(x)
+
+
+def _size(n: int) -> str:
+    """10000 -> 10k, 1000000 -> 1M."""
+    for div, suffix in ((10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if n >= div and n % div == 0:
+            return "%d%s" % (n // div, suffix)
+    return str(n)
 
 
 def _ns_cell(s: Optional[Stats]) -> str:
@@ -329,20 +398,40 @@ def format_report(report: Report, stream: Optional[IO[str]] = None) -> str:
                               mi["cpu_count"], mi["platform"],
                               report.loop_overhead_ns),
         "",
-        "ns per operation: median [min\u2013max]",
+        "ns per operation (or per unit: level, object): median "
+        "[min\u2013max]",
     ]
-    out += _table(["operation", *VARIANTS],
-                  [[r.row.name, *(_ns_cell(r.ns(v)) for v in VARIANTS)]
+    out += _table(["operation", "per", *VARIANTS],
+                  [[r.row.name, r.row.unit,
+                    *(_ns_cell(r.ns(v)) for v in VARIANTS)]
                    for r in report.rows])
     out += ["", "ratios (median of per-repeat ratios) and targets"]
     body = []
+    in_scaling = {name for sc in report.scaling for name in sc.rows}
     for r in report.rows:
         verdicts = [t.met for t in r.targets() if t.met is not None]
         body.append([r.row.name,
                      *(_ratio_cell(r, m, marks) for m in METRICS),
                      "ERROR" if r.error
+                     else "scaling" if not r.row.targets
+                     and r.row.name in in_scaling
                      else "%d/%d" % (sum(verdicts), len(verdicts))])
     out += _table(["operation", "model/mx", "os/mx", "mx/floor", "met"], body)
+    scaling = report.scaling_results()
+    if scaling:
+        out += ["", "scaling across rows: growth of the whole operation per "
+                "tenfold size (10 = linear), from the median ns per unit"]
+        out += _table(
+            ["target", "sizes", "ns per unit", "per decade"],
+            [["%s (%s)" % (sr.scaling.name, sr.scaling.variant),
+              "%s \u2192 %s" % (_size(sr.sizes[0]), _size(sr.sizes[1])),
+              "%s \u2192 %s" % (_num(sr.ns[0]), _num(sr.ns[1])),
+              "%.2f %s %s" % (sr.growth, sr.scaling,
+                              marks[0] if sr.met else marks[1])]
+             for sr in scaling])
+    if report.skipped:
+        out += ["", "quick run: left out %s (full run only)"
+                % ", ".join(r.name for r in report.skipped)]
     out += ["", "baselines:"]
     for r in report.rows:
         if r.row.os is None:
@@ -353,6 +442,12 @@ def format_report(report: Report, stream: Optional[IO[str]] = None) -> str:
             os_doc = "not available on this system"
         out.append("  %-30s floor = %s; os = %s" % (r.row.name,
                                                     r.row.floor_doc, os_doc))
+    no_model = [r.row.name for r in report.rows
+                if r.error is None and not r.has("model")]
+    if no_model:
+        out.append("  model = \u2014: the model lacks the calls (channels, "
+                   "collect) or the row leaves it out (nests deeper than "
+                   "10k): %s" % ", ".join(no_model))
     for r in report.errors():
         out.append("ERROR %s: %s" % (r.row.name, r.error))
     met, judged = report.target_counts()

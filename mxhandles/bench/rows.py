@@ -38,14 +38,27 @@ and the ``os`` functions ``dup``, ``close``, ``closerange``, ``pipe``,
 
 To add a row, append a ``Row`` to :data:`ROWS` (give it a ``setup`` of its
 own if the standard fixture lacks something) and declare its targets.
+
+Channel rows build their own fixtures: :func:`channel_fixture` (a channel
+of init, ``n`` handles to carry and a Unix socket pair with ``n`` fds for
+the real kernel), :func:`nest_fixture` and :func:`cycle_fixture`.  The last
+two are *one-shot*: the operation (closing a nest of channels, collecting a
+cycle) consumes the state it acts on, so their fixtures give a ``prepare``
+per variant that rebuilds it, untimed, before every sample, and the row's
+``per`` turns the time into ns per level or per destroyed object.
+
+A :class:`Scaling` in :data:`SCALING` is a target across rows: how the
+cost of one operation grows with the size the rows measure it at.
 """
 from __future__ import annotations
 
 import fnmatch
+import math
 import operator
 import os
+import socket
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .. import _core
 from ..constants import INFO_HANDLE_BASIC, RIGHT_SAME_RIGHTS, USER_SIGNAL_0
@@ -97,11 +110,15 @@ class Target:
 @dataclass
 class Fixture:
     """What a row's ``setup()`` builds: the locals of each variant's
-    statement (``None`` for a variant the row does not measure) and the
-    clean-up to run afterwards (closing file descriptors)."""
+    statement (``None`` for a variant the row does not measure), the
+    clean-up to run afterwards (closing file descriptors) and, for a
+    one-shot row, each variant's ``prepare(env)``, which rebuilds the state
+    the operation consumes before every sample (untimed)."""
 
     envs: Dict[str, Optional[Dict[str, Any]]]
     cleanups: List[Callable[[], None]] = field(default_factory=list)
+    prepare: Dict[str, Callable[[Dict[str, Any]], None]] = field(
+        default_factory=dict)
 
     def close(self) -> None:
         """Runs the clean-ups, last registered first."""
@@ -118,13 +135,21 @@ class Row:
     ``os=None`` means the real kernel has no equivalent).  ``keep`` names the
     locals the mx and model statements rebind (state carried from one run to
     the next).  The ``*_doc`` strings say what the floor and the os
-    statement stand for.
+    statement stand for (``floor=None``: no floor, as for an operation whose
+    cost is all inside C).
+
+    ``per`` and ``unit``: the mx and model samples are divided by ``per``
+    (a number, or the name of a ``keep`` local the statement sets) and read
+    "ns per ``unit``".  ``max_repeats`` (quick, full) caps the repeats of a
+    slow row; ``quick=False`` leaves the row out of ``--quick`` runs.
+    ``group`` names the pytest-benchmark suite of ``bench/`` that runs it
+    (``handles`` or ``channels``).
     """
 
     name: str
     doc: str
     mx: str
-    floor: str
+    floor: Optional[str]
     floor_doc: str
     model: Optional[str] = None
     os: Optional[str] = None
@@ -133,6 +158,17 @@ class Row:
     targets: Tuple[Target, ...] = ()
     setup: Callable[[], Fixture] = field(
         default_factory=lambda: standard_fixture)
+    per: Union[int, str] = 1
+    unit: str = "op"
+    max_repeats: Optional[Tuple[int, int]] = None
+    quick: bool = True
+    group: str = "handles"
+
+    def repeats(self, repeats: int, quick: bool) -> int:
+        """The repeats this row takes in a run asking for ``repeats``."""
+        if self.max_repeats is None:
+            return repeats
+        return max(1, min(repeats, self.max_repeats[0 if quick else 1]))
 
     def statement(self, variant: str) -> Optional[str]:
         """The statement of ``variant`` (``None`` if not measured)."""
@@ -149,15 +185,54 @@ class Row:
             env = fixture.envs.get(name)
             if stmt is None or env is None:
                 continue
-            keep = self.keep if name in ("mx", "model") else ()
-            out[name] = Variant(stmt, env, keep)
+            if name in ("mx", "model"):
+                keep, per = self.keep, self.per
+            else:
+                keep, per = (), self.per if isinstance(self.per, int) else 1
+            out[name] = Variant(stmt, env, keep,
+                                prepare=fixture.prepare.get(name), per=per)
         return out
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """A target across rows: the rows measure one operation (``variant``'s,
+    in ns per unit) at the sizes ``sizes``; from one size to the next, the
+    operation's whole cost (ns per unit x size) may grow at most
+    ``max_per_decade`` times per tenfold size (10 is linear; so the cost per
+    unit may grow at most ``max_per_decade / 10`` times per decade)."""
+
+    name: str
+    rows: Tuple[str, ...]
+    sizes: Tuple[int, ...]
+    max_per_decade: float
+    variant: str = "mx"
+
+    def __post_init__(self) -> None:
+        if len(self.rows) != len(self.sizes) or len(self.rows) < 2:
+            raise ValueError("a scaling target needs a size for each of "
+                             "at least two rows")
+
+    def growth(self, size0: int, ns0: float, size1: int, ns1: float
+               ) -> float:
+        """Growth of the whole cost per tenfold size between two sizes."""
+        return float(((ns1 * size1) / (ns0 * size0))
+                     ** (1.0 / math.log10(size1 / size0)))
+
+    def met(self, growth: float) -> bool:
+        """Whether a measured growth per decade meets the target."""
+        return growth <= self.max_per_decade
+
+    def __str__(self) -> str:
+        return "%s%g" % (_OP_SIGNS["<="], self.max_per_decade)
 
 
 # -- fixtures ---------------------------------------------------------------
 
 #: Linux (Python 3.10+): eventfd is the real kernel's event.
 HAVE_EVENTFD = hasattr(os, "eventfd")
+#: Unix (Python 3.9+): descriptors travel over AF_UNIX sockets.
+HAVE_SEND_FDS = hasattr(socket, "send_fds") and hasattr(socket, "AF_UNIX")
 
 _R = int(RIGHT_SAME_RIGHTS)
 _BASIC = int(INFO_HANDLE_BASIC)
@@ -239,6 +314,158 @@ def standard_fixture() -> Fixture:
         "floor": floor_env(kernel, mx_env["h"]),
     }
     fixture.envs["os"] = os_env(fixture)
+    return fixture
+
+
+# -- channel fixtures ------------------------------------------------------------
+
+#: The bytes of every channel (and socket) message of the write+read rows.
+DATA = b"x" * 8
+
+
+def has_channels(proc: Any) -> bool:
+    """Whether ``proc`` (a real or a model process) has the channel calls
+    (the model grows them separately)."""
+    return all(hasattr(proc, name) for name in (
+        "mx_channel_create", "mx_channel_write", "mx_channel_read"))
+
+
+def _message_env(proc: Any, nhandles: int) -> Dict[str, Any]:
+    c0, c1 = proc.mx_channel_create()
+    return {
+        "write": proc.mx_channel_write,
+        "read": proc.mx_channel_read,
+        "c0": c0,
+        "c1": c1,
+        "DATA": DATA,
+        "hs": [proc.mx_event_create() for _ in range(nhandles)],
+    }
+
+
+def _socket_env(fixture: Fixture, nfds: int) -> Dict[str, Any]:
+    a, b = socket.socketpair(socket.AF_UNIX)
+    fixture.cleanups.append(a.close)
+    fixture.cleanups.append(b.close)
+    fds = []
+    for _ in range(nfds):
+        fd = os.open(os.devnull, os.O_RDONLY)
+        fixture.cleanups.append(lambda fd=fd: os.close(fd))
+        fds.append(fd)
+    return {"send_fds": socket.send_fds, "recv_fds": socket.recv_fds,
+            "close": os.close, "a": a, "b": b, "fds": fds, "N": nfds,
+            "DATA": DATA, "BUF": len(DATA) * 8}
+
+
+def channel_fixture(nhandles: int) -> Callable[[], Fixture]:
+    """The setup of a write+read row with ``nhandles`` handles: a channel
+    ``c0``/``c1`` of init, the events ``hs`` to carry and the message
+    ``DATA``, on both kernels (the model's variant is left out while the
+    model has no channels); a Unix socket pair ``a``/``b`` and ``N``
+    descriptors ``fds`` of /dev/null for the real kernel."""
+
+    def setup() -> Fixture:
+        from ..model import ModelKernel
+
+        kernel = Kernel(seed=1)
+        model = ModelKernel(seed=1).init
+        fixture = Fixture({})
+        mx_env = _message_env(kernel.init, nhandles)
+        fixture.envs = {
+            "mx": mx_env,
+            "model": (_message_env(model, nhandles)
+                      if has_channels(model) else None),
+            "floor": floor_env(kernel, mx_env["c0"]),
+        }
+        fixture.envs["os"] = (_socket_env(fixture, nhandles)
+                              if HAVE_SEND_FDS else None)
+        return fixture
+
+    setup.__name__ = setup.__qualname__ = "channel_fixture_%d" % nhandles
+    return setup
+
+
+def build_nest(proc: Any, depth: int) -> int:
+    """A nest of ``depth`` channels in ``proc``: each channel's other end
+    closed, each one's remaining end written into the next one's queue;
+    returns the handle of the outermost.  Closing it destroys the
+    ``depth`` endpoints one inside the other (SPEC section 5 rule 3)."""
+    create = proc.mx_channel_create
+    write = proc.mx_channel_write
+    close = proc.mx_handle_close
+    w, top = create()
+    close(w)
+    for _ in range(depth - 1):
+        w, r = create()
+        write(w, b"", [top])
+        close(w)
+        top = r
+    return top
+
+
+def build_cycle(proc: Any, size: int) -> None:
+    """A cycle of ``size`` channels that no process can reach: the
+    remaining end of channel ``i`` sits in the queue of channel ``i + 1``
+    (the last in the first's), and every other end is closed.  A
+    collection destroys the ``size`` endpoints."""
+    create = proc.mx_channel_create
+    write = proc.mx_channel_write
+    close = proc.mx_handle_close
+    pairs = [create() for _ in range(size)]
+    for i, (_, r) in enumerate(pairs):
+        write(pairs[(i + 1) % size][0], b"", [r])
+    for w, _ in pairs:
+        close(w)
+
+
+#: Deepest nest the model variant builds (a pure-Python build of 100,000
+#: levels already takes seconds a sample).
+MODEL_NEST_MAX = 10_000
+
+
+def nest_fixture(depth: int) -> Callable[[], Fixture]:
+    """The setup of a ``close nest`` row: ``close`` and the outermost
+    handle ``top``, rebuilt by ``prepare`` (:func:`build_nest`) before
+    every sample; the model's variant only up to :data:`MODEL_NEST_MAX`."""
+
+    def setup() -> Fixture:
+        from ..model import ModelKernel
+
+        fixture = Fixture({"floor": None, "os": None})
+        procs = {"mx": Kernel(seed=1).init, "model": ModelKernel(seed=1).init}
+        for name, proc in procs.items():
+            if not has_channels(proc) or (name == "model"
+                                          and depth > MODEL_NEST_MAX):
+                fixture.envs[name] = None
+                continue
+            fixture.envs[name] = {"close": proc.mx_handle_close, "top": 0}
+            fixture.prepare[name] = (
+                lambda env, proc=proc: env.update(top=build_nest(proc, depth)))
+        return fixture
+
+    setup.__name__ = setup.__qualname__ = "nest_fixture_%d" % depth
+    return setup
+
+
+CYCLE_SIZE = 1000
+
+
+def cycle_fixture() -> Fixture:
+    """The setup of the ``collect`` row: the kernel's ``collect`` (and the
+    model's, once it has one) and ``destroyed``, what it returned; a fresh
+    :func:`build_cycle` of :data:`CYCLE_SIZE` channels before every
+    sample."""
+    from ..model import ModelKernel
+
+    fixture = Fixture({"floor": None, "os": None})
+    kernels: Dict[str, Any] = {"mx": Kernel(seed=1),
+                               "model": ModelKernel(seed=1)}
+    for name, kernel in kernels.items():
+        if not (has_channels(kernel.init) and hasattr(kernel, "collect")):
+            fixture.envs[name] = None
+            continue
+        fixture.envs[name] = {"collect": kernel.collect, "destroyed": 0}
+        fixture.prepare[name] = (
+            lambda env, proc=kernel.init: build_cycle(proc, CYCLE_SIZE))
     return fixture
 
 
@@ -365,6 +592,100 @@ ROWS: List[Row] = [
         targets=(Target("os/mx", ">=", 1.0), Target("model/mx", ">=", 3),
                  Target("mx/floor", "<=", 2.0)),
     ),
+]
+
+_WRITE_READ = "write(c0, DATA, hs)\n_, hs = read(c1)"
+_SEND_RECV = """
+send_fds(a, [DATA], fds)
+_, got, _, _ = recv_fds(b, BUF, N)
+for f in got:
+    close(f)
+"""
+_WRITE_READ_FLOOR_DOC = (
+    "two empty (p, h, rights) calls, an approximation: the C write takes 6 "
+    "arguments (bytes, handle array), the read 8 (out-buffers), and _core "
+    "has no empty functions of those types")
+
+
+def _write_read_row(nhandles: int, label: str,
+                    targets: Tuple[Target, ...]) -> Row:
+    return Row(
+        name="channel write+read (%s)" % label,
+        doc="write %d bytes and %s to a channel of init, read them from its "
+        "other end (the handles read go out again in the next write)"
+        % (len(DATA), label),
+        mx=_WRITE_READ,
+        keep=("hs",),
+        floor="phr(p, h, r)\nphr(p, h, r)",
+        floor_doc=_WRITE_READ_FLOOR_DOC,
+        os=_SEND_RECV,
+        os_doc="socket.send_fds of %d bytes and %s + socket.recv_fds over an "
+        "AF_UNIX socketpair, os.close of every fd received"
+        % (len(DATA), label.replace("handle", "fd")),
+        setup=channel_fixture(nhandles),
+        targets=targets,
+        group="channels",
+    )
+
+
+# model/mx >= 3 on every write+read row is the project's usual bar for the
+# model; the issue sets os/mx >= 10 (and model/mx >= 3) for 4 handles.
+ROWS += [
+    _write_read_row(0, "0 handles", (Target("model/mx", ">=", 3),)),
+    _write_read_row(1, "1 handle", (Target("model/mx", ">=", 3),)),
+    _write_read_row(4, "4 handles", (Target("os/mx", ">=", 10),
+                                     Target("model/mx", ">=", 3))),
+    _write_read_row(64, "64 handles", (Target("model/mx", ">=", 3),)),
+]
+
+#: (name suffix, depth, max repeats (quick, full), in --quick runs)
+_NESTS = [("10k", 10_000, (15, 40), True),
+          ("100k", 100_000, (8, 15), True),
+          ("1M", 1_000_000, (3, 5), False)]
+
+ROWS += [
+    Row(
+        name="close nest depth %s" % label,
+        doc="close the outermost handle of a nest of %s channels (each "
+        "written into the next one's queue, the other ends closed), built "
+        "before every sample; ns per level" % "{:,}".format(depth),
+        mx="close(top)",
+        floor=None,
+        floor_doc="none (one close; the cascade runs inside C)",
+        setup=nest_fixture(depth),
+        per=depth,
+        unit="level",
+        max_repeats=repeats,
+        quick=quick,
+        group="channels",
+    )
+    for label, depth, repeats, quick in _NESTS
+]
+
+ROWS.append(Row(
+    name="collect (%d-channel cycle)" % CYCLE_SIZE,
+    doc="Kernel.collect() of a cycle of %d channels unreachable from any "
+    "process (each one's end in the next one's queue), built before every "
+    "sample; ns per destroyed object" % CYCLE_SIZE,
+    mx="destroyed = collect()",
+    keep=("destroyed",),
+    per="destroyed",
+    unit="object",
+    floor=None,
+    floor_doc="none (one call; the collection runs inside C)",
+    setup=cycle_fixture,
+    max_repeats=(10, 40),
+    targets=(Target("model/mx", ">=", 3),),
+    group="channels",
+))
+
+#: Targets across rows.  The issue: closing a nest of depth N is linear in
+#: N, "10k -> 100k -> 1M within 12x per decade" (of the whole close; the
+#: cost per level may grow at most 1.2x per decade).
+SCALING: List[Scaling] = [
+    Scaling("close nest", tuple("close nest depth %s" % label
+                                for label, _, _, _ in _NESTS),
+            tuple(depth for _, depth, _, _ in _NESTS), 12.0),
 ]
 
 

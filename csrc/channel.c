@@ -87,6 +87,7 @@ static void msg_close_handles(mxh_transit_t *m)
 
 typedef struct reaper {
     mxh_transit_t *head, *tail;
+    mxh_proc_t *procs;              /* killed tables to close (reap_next) */
     uint64_t destroyed;
 } reaper_t;
 
@@ -109,13 +110,25 @@ static void reaper_append(reaper_t *r, mxh_transit_t *head, mxh_transit_t *tail)
 
 static void reaper_drain(reaper_t *r)
 {
-    while (r->head) {
-        mxh_transit_t *m = r->head;
-        r->head = m->next;
-        if (!r->head)
-            r->tail = NULL;
-        msg_close_handles(m);
-        free(m);
+    for (;;) {
+        if (r->head) {
+            mxh_transit_t *m = r->head;
+            r->head = m->next;
+            if (!r->head)
+                r->tail = NULL;
+            msg_close_handles(m);
+            free(m);
+        } else if (r->procs) {
+            mxh_proc_t *p = r->procs;
+            r->procs = p->reap_next;
+            slot_t *slots = p->reap_slots;
+            p->reap_slots = NULL;
+            p->reap_next = NULL;
+            mxh_table_close(p, slots, p->reap_used);
+            mxh_object_unpin(&p->obj);
+        } else {
+            break;
+        }
     }
 }
 
@@ -127,8 +140,27 @@ void mxh_reap(mxh_transit_t *head, mxh_transit_t *tail)
         reaper_append(tl_reaper, head, tail);
         return;
     }
-    reaper_t r = {head, tail, 0};
+    reaper_t r = {head, tail, NULL, 0};
     tl_reaper = &r;
+    reaper_drain(&r);
+    tl_reaper = NULL;
+}
+
+void mxh_reap_table(mxh_proc_t *p, slot_t *slots, uint32_t used)
+{
+    if (tl_reaper) {
+        /* A process dying in a cascade (its last reference went with a
+         * handle being closed): closing its table here would recurse. */
+        mxh_object_pin(&p->obj);
+        p->reap_slots = slots;
+        p->reap_used = used;
+        p->reap_next = tl_reaper->procs;
+        tl_reaper->procs = p;
+        return;
+    }
+    reaper_t r = {NULL, NULL, NULL, 0};
+    tl_reaper = &r;
+    mxh_table_close(p, slots, used);
     reaper_drain(&r);
     tl_reaper = NULL;
 }
@@ -264,6 +296,10 @@ int64_t mxh_transit_take(mxh_proc_t *p, const uint64_t *hs, size_t n,
         cancel_moved(p, hs, m);
         if (eps)
             mxh_gc_leave(p->obj.kernel);
+        if (n == 0) {           /* the contract: no bundle for no handles */
+            free(m);
+            m = NULL;
+        }
         *out = m;
         return MXH_OK;
     }
@@ -776,24 +812,32 @@ int64_t mxh_kernel_collect(mxh_kernel_t *k)
     }
     atomic_store(&k->gc_active, 0);
 
-    /* 4. Garbage: candidates never marked.  Reap their queues; our own
-     *    references go last, inside the same reaper frame, so everything
-     *    destroyed is counted. */
-    reaper_t frame = {NULL, NULL, 0};
+    /* 4. Garbage: candidates never marked (moved to cand[0..ng)).  Reap
+     *    their queues; our references on them go last, inside the same
+     *    reaper frame, so everything destroyed with them is counted. */
+    reaper_t frame = {NULL, NULL, NULL, 0};
     reaper_t *outer = tl_reaper;
     tl_reaper = &frame;
+    size_t ng = 0;
     for (size_t i = 0; i < n; i++) {
         mxh_obj_t *o = cand[i];
         bool garbage = !oom && o->gc_refs != 0;
         o->gc_refs = 0;
-        if (garbage)
+        if (garbage) {
             mxh_chan_destroy_queue((mxh_chan_t *)o);
+            cand[i] = cand[ng];
+            cand[ng++] = o;
+        }
     }
     reaper_drain(&frame);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < ng; i++)
         mxh_object_release(cand[i]);
     reaper_drain(&frame);
     tl_reaper = outer;
+    /* Live candidates: one whose handles were closed meanwhile dies with
+     * this release, but it was reachable: not ours to count. */
+    for (size_t i = ng; i < n; i++)
+        mxh_object_release(cand[i]);
     result = oom ? MXH_ERR_NO_MEMORY : (int64_t)frame.destroyed;
     free(stack);
     free(cand);

@@ -110,6 +110,10 @@ struct mxh_proc {
     uint32_t fq_head, fq_tail, fq_len;
     uint32_t k0, k1, m1, m2, m1inv, m2inv;
     mxh_proc_t *prev, *next;        /* kernel's list, while alive */
+    /* A killed table the reaper closes (mxh_reap_table), pinned till then. */
+    slot_t *reap_slots;
+    uint32_t reap_used;
+    mxh_proc_t *reap_next;
 };
 
 /* A message: bytes and handles in transit together. */
@@ -170,6 +174,9 @@ void mxh_gc_leave(mxh_kernel_t *k);
 mxh_obj_t *mxh_obj_alloc(mxh_kernel_t *k, size_t size, uint32_t type,
                          mxh_koid_t related);
 void mxh_obj_publish(mxh_obj_t *o);
+/* As mxh_obj_publish with a koid taken from next_koid by the caller (a
+ * pair takes two at once and sets related_koid before either is seen). */
+void mxh_obj_publish_as(mxh_obj_t *o, mxh_koid_t koid);
 void mxh_obj_discard(mxh_obj_t *o);   /* never published */
 void mxh_handle_drop(mxh_obj_t *o);
 int stats_index(uint32_t type);
@@ -185,6 +192,8 @@ slot_t *mxh_lookup(mxh_proc_t *p, uint64_t h);
 int64_t mxh_reserve_slots(mxh_proc_t *p, uint32_t n);
 uint32_t mxh_slot_bind(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights);
 void mxh_slot_unbind(mxh_proc_t *p, slot_t *s);
+/* Closes a dead process's detached table and frees it. */
+void mxh_table_close(mxh_proc_t *p, slot_t *slots, uint32_t used);
 static inline uint32_t slot_index(const mxh_proc_t *p, const slot_t *s)
 {
     return (uint32_t)(s - p->slots);
@@ -192,6 +201,9 @@ static inline uint32_t slot_index(const mxh_proc_t *p, const slot_t *s)
 
 /* ---- channel.c ------------------------------------------------------------------- */
 void mxh_reap(mxh_transit_t *head, mxh_transit_t *tail);
+/* mxh_table_close(p, slots, used) in a reaper frame: now (draining what it
+ * sets off) or, inside a cascade, later in the active frame. */
+void mxh_reap_table(mxh_proc_t *p, slot_t *slots, uint32_t used);
 void mxh_chan_destroy_queue(mxh_chan_t *c);
 void mxh_chan_peer_gone(mxh_obj_t *o);
 void mxh_count_destroyed(void);

@@ -112,6 +112,9 @@ void mxh_kernel_release(mxh_kernel_t *k)
         mxh_proc_kill(p);   /* unlinks p from the list */
         mxh_object_release(&p->obj);
     }
+    /* With no process left nothing is reachable: channels held only
+     * through each other's queues would never go otherwise. */
+    mxh_kernel_collect(k);
     mxh_kernel_unref(k);
 }
 
@@ -246,8 +249,14 @@ int64_t mxh_kernel_objects(mxh_kernel_t *k, mxh_object_info_t *out, size_t cap)
                 out[n].type = o->type;
                 out[n].handle_count = (uint32_t)(atomic_load(&o->counts) >> 32);
                 out[n].signals = atomic_load(&o->signals);
-                out[n].queued = o->type == MXH_OBJ_CHANNEL
-                                    ? ((mxh_chan_t *)o)->qlen : 0;
+                out[n].queued = 0;
+                if (o->type == MXH_OBJ_CHANNEL) {
+                    /* qlen changes under the object's lock (registry ->
+                     * object is the order mxh_kernel_messages uses too). */
+                    spin_lock(&o->lock);
+                    out[n].queued = ((mxh_chan_t *)o)->qlen;
+                    spin_unlock(&o->lock);
+                }
             }
             n++;
         }

@@ -93,8 +93,13 @@ mxh_obj_t *mxh_obj_alloc(mxh_kernel_t *k, size_t size, uint32_t type,
 
 void mxh_obj_publish(mxh_obj_t *o)
 {
+    mxh_obj_publish_as(o, atomic_fetch_add(&o->kernel->next_koid, 1));
+}
+
+void mxh_obj_publish_as(mxh_obj_t *o, mxh_koid_t koid)
+{
     mxh_kernel_t *k = o->kernel;
-    o->koid = atomic_fetch_add(&k->next_koid, 1);
+    o->koid = koid;
     atomic_fetch_add(&k->refs, 1);
     atomic_fetch_add(&k->live_objects[stats_index(o->type)], 1);
     mxh_registry_add(o);

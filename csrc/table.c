@@ -254,6 +254,12 @@ int64_t mxh_proc_kill(mxh_proc_t *p)
     spin_unlock(&p->lock);
     proc_unlink(p);
     mxh_charge_return(p->obj.kernel, (uint64_t)live + quota);
+    mxh_reap_table(p, slots, used);
+    return live;
+}
+
+void mxh_table_close(mxh_proc_t *p, slot_t *slots, uint32_t used)
+{
     for (uint32_t i = 0; i < used; i++) {
         mxh_obj_t *o = slots[i].obj;
         if (!o)
@@ -262,7 +268,6 @@ int64_t mxh_proc_kill(mxh_proc_t *p)
         mxh_handle_drop(o);
     }
     free(slots);
-    return live;
 }
 
 int64_t mxh_proc_handles(mxh_proc_t *p, mxh_handle_info_t *out, size_t cap)
@@ -407,10 +412,12 @@ int64_t mxh_pair_create_handles(mxh_proc_t *p, uint32_t type, uint32_t rights,
         bool retry = false;
         int64_t rc = p->dead ? MXH_ERR_BAD_STATE : make_room(p, 2, &retry);
         if (rc == MXH_OK) {
-            mxh_obj_publish(a);
-            mxh_obj_publish(b);
-            a->related_koid = b->koid;
-            b->related_koid = a->koid;
+            /* related_koid is set before the registry shows either end. */
+            mxh_koid_t ka = atomic_fetch_add(&p->obj.kernel->next_koid, 2);
+            a->related_koid = ka + 1;
+            b->related_koid = ka;
+            mxh_obj_publish_as(a, ka);
+            mxh_obj_publish_as(b, ka + 1);
             out[0] = mxh_slot_bind(p, a, rights);
             out[1] = mxh_slot_bind(p, b, rights);
         }
@@ -548,8 +555,10 @@ int64_t mxh_handle_replace(mxh_proc_t *p, uint64_t h, uint32_t rights)
         mxh_slot_unbind(p, &p->slots[idx]);
         v = mxh_slot_bind(p, o, r);
     }
-    spin_unlock(&p->lock);
+    /* Under the table lock: once it drops, another thread may close the
+     * new handle and free o (table -> object is the lock order). */
     mxh_cancel_waiters(o, p, (uint32_t)h, false);
+    spin_unlock(&p->lock);
     return v;
 }
 
@@ -609,13 +618,14 @@ int64_t mxh_handle_move(mxh_proc_t *src, uint64_t h, mxh_proc_t *dst)
             uint32_t r = s->rights;
             mxh_slot_unbind(src, s);    /* still live: no quota moves */
             rc = mxh_slot_bind(dst, o, r);
+            /* Under the locks: dst may close the handle (and free o)
+             * as soon as they drop. */
+            mxh_cancel_waiters(o, src, (uint32_t)h, false);
         }
     }
     if (second != first)
         spin_unlock(&second->lock);
     spin_unlock(&first->lock);
-    if (o)
-        mxh_cancel_waiters(o, src, (uint32_t)h, false);
     return rc;
 }
 

@@ -32,6 +32,8 @@ typedef struct {
     size_t n[NPROC];
     mxh_transit_t *b[MAXB];
     size_t nb;
+    uint64_t queued;     /* handles in channel queues */
+    int have_channel;    /* the workload's channel pair was created */
     uint64_t created;    /* objects made (destroyed by the end) */
     int failures;        /* NO_MEMORY / NULL answers this run */
 } world;
@@ -50,6 +52,20 @@ static int allow_at(world *w, int64_t rc, const char *file, int line,
     exit(1);
 }
 #define ALLOW(w, e) allow_at((w), (int64_t)(e), __FILE__, __LINE__, #e)
+
+/* e must succeed, or fail with NO_MEMORY having changed nothing and then
+ * succeed when tried again (one failure per run).  Evaluates to e's value. */
+#define RETRY(w, e)                                                         \
+    ({                                                                      \
+        int64_t r_ = (int64_t)(e);                                          \
+        if (!allow_at((w), r_, __FILE__, __LINE__, #e)) {                   \
+            consistent(w);                                                  \
+            r_ = OK(e);                                                     \
+        }                                                                   \
+        r_;                                                                 \
+    })
+
+static void consistent(world *w);
 
 static void push(world *w, int i, uint64_t v) {
     CHECK(w->n[i] < MAXV);
@@ -76,6 +92,7 @@ static void consistent(world *w) {
     }
     for (size_t j = 0; j < w->nb; j++)
         transit += mxh_transit_count(w->b[j]);
+    transit += w->queued;
     mxh_stats_t s;
     mxh_kernel_stats(w->k, &s);
     CHECK_EQ(s.in_transit_handles, transit);
@@ -131,12 +148,139 @@ static void bind_last(world *w, int i) {
     } else {
         CHECK_EQ(mxh_transit_count(t), n);
         consistent(w);
-        mxh_notes_t notes;
-        mxh_transit_close(t, &notes);
-        mxh_notes_release(&notes);
+        mxh_transit_close(t);
         w->nb--;
     }
     free(out);
+    consistent(w);
+}
+
+/* Finds a channel handle and the handle to its peer: (i, j) in processes
+ * (pi, pj).  Returns 0 if there is no such pair. */
+static int find_channel(world *w, int *pi, size_t *ji, int *pj, size_t *jj) {
+    for (int i = 0; i < NPROC; i++) {
+        for (size_t j = 0; w->p[i] && j < w->n[i]; j++) {
+            mxh_handle_info_t a;
+            OK(mxh_handle_basic(w->p[i], w->v[i][j], &a));
+            if (a.type != MXH_OBJ_CHANNEL)
+                continue;
+            for (int i2 = 0; i2 < NPROC; i2++) {
+                for (size_t j2 = 0; w->p[i2] && j2 < w->n[i2]; j2++) {
+                    mxh_handle_info_t b;
+                    OK(mxh_handle_basic(w->p[i2], w->v[i2][j2], &b));
+                    if (b.koid == a.related_koid) {
+                        *pi = i, *ji = j, *pj = i2, *jj = j2;
+                        return 1;
+                    }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static uint64_t round_trips;   /* channel_round_trip runs that got through */
+
+static void channel_round_trip(world *w) {
+    int pi, pj;
+    size_t ji, jj;
+    if (!find_channel(w, &pi, &ji, &pj, &jj)) {
+        CHECK(!w->have_channel);
+        return;
+    }
+    uint64_t ch = w->v[pi][ji], peer = w->v[pj][jj];
+    /* Carry three of pi's handles that are neither end. */
+    uint64_t hs[3];
+    size_t nh = 0;
+    for (size_t j = w->n[pi]; j-- > 0 && nh < 3;)
+        if (w->v[pi][j] != ch && w->v[pi][j] != peer)
+            hs[nh++] = w->v[pi][j];
+    CHECK_EQ(nh, 3);
+    mxh_koid_t koids[3];
+    for (int l = 0; l < 3; l++) {
+        mxh_handle_info_t inf;
+        OK(mxh_handle_basic(w->p[pi], hs[l], &inf));
+        koids[l] = inf.koid;
+    }
+    RETRY(w, mxh_channel_write(w->p[pi], ch, "fault", 5, hs, 3));
+    for (int l = 0; l < 3; l++) {
+        for (size_t j = 0; j < w->n[pi]; j++) {
+            if (w->v[pi][j] == hs[l]) {
+                remove_at(w, pi, j);
+                break;
+            }
+        }
+    }
+    w->queued += 3;
+    consistent(w);
+    /* Too small: nothing moves, nothing is allocated. */
+    char buf[8];
+    uint32_t got[3];
+    uint64_t actual[3] = {0, 0, 0};
+    CHECK_EQ(mxh_channel_read(w->p[pj], peer, 0, 4, 3, buf, got, actual),
+             MXH_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(actual[0], 5);
+    CHECK_EQ(actual[1], 3);
+    consistent(w);
+    int64_t rc = RETRY(w, mxh_channel_read(w->p[pj], peer, 0, sizeof buf, 3,
+                                           buf, got, actual));
+    CHECK_EQ(rc, (3ll << 32) | 5);
+    CHECK(memcmp(buf, "fault", 5) == 0);
+    w->queued -= 3;
+    for (int l = 0; l < 3; l++) {
+        mxh_handle_info_t inf;
+        OK(mxh_handle_basic(w->p[pj], got[l], &inf));
+        CHECK_EQ(inf.koid, koids[l]);
+        push(w, pj, got[l]);
+    }
+    consistent(w);
+    round_trips++;
+}
+
+/* Writes process i's handle h through channel ch; h leaves i's list. */
+static void send_one(world *w, int i, uint64_t ch, uint64_t h) {
+    RETRY(w, mxh_channel_write(w->p[i], ch, "h", 1, &h, 1));
+    for (size_t j = 0; j < w->n[i]; j++) {
+        if (w->v[i][j] == h) {
+            remove_at(w, i, j);
+            break;
+        }
+    }
+    w->queued++;
+    consistent(w);
+}
+
+/* Two garbage cycles in p1 (a 2-cycle and an endpoint in its own queue),
+ * then a collection: NO_MEMORY reclaims nothing, a retry reclaims both. */
+static void garbage_and_collect(world *w) {
+    mxh_proc_t *p = w->p[1];
+    uint32_t a[2], b[2], c[2];
+    RETRY(w, mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, a, NULL));
+    w->created += 2;
+    push(w, 1, a[0]);
+    push(w, 1, a[1]);
+    RETRY(w, mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, b, NULL));
+    w->created += 2;
+    push(w, 1, b[0]);
+    push(w, 1, b[1]);
+    RETRY(w, mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, c, NULL));
+    w->created += 2;
+    push(w, 1, c[0]);
+    push(w, 1, c[1]);
+    consistent(w);
+    send_one(w, 1, a[1], b[0]);
+    send_one(w, 1, b[1], a[0]);
+    send_one(w, 1, c[1], c[0]);
+    uint64_t writers[] = {a[1], b[1], c[1]};
+    CHECK_EQ(RETRY(w, mxh_handle_close_many(p, writers, 3)), MXH_OK);
+    for (int l = 0; l < 3; l++)
+        for (size_t j = 0; j < w->n[1]; j++)
+            if (w->v[1][j] == writers[l])
+                remove_at(w, 1, j);
+    consistent(w);
+    int64_t got = RETRY(w, mxh_kernel_collect(w->k));
+    CHECK_EQ(got, 3);
+    w->queued -= 3;
     consistent(w);
 }
 
@@ -171,7 +315,7 @@ static void workload(world *w) {
     for (int i = 0; i < NPROC; i++)
         event_handles(w, i, 20);
     consistent(w);
-    mxh_obj_t *m = mxh_object_create(w->k, MXH_OBJ_PORT, MXH_OBJ_F_MANAGED, 0);
+    mxh_obj_t *m = mxh_object_create(w->k, MXH_OBJ_PORT, 0);
     if (m) {
         w->created++;
         int64_t v = mxh_handle_create(w->p[0], m, EV_RIGHTS);
@@ -184,14 +328,14 @@ static void workload(world *w) {
     consistent(w);
     uint32_t pv[2];
     mxh_koid_t pk[2];
-    if (ALLOW(w, mxh_pair_create_handles(w->p[0], MXH_OBJ_CHANNEL,
-                                         MXH_OBJ_F_MANAGED, CH_RIGHTS, pv,
-                                         pk))) {
+    if (ALLOW(w, mxh_pair_create_handles(w->p[0], MXH_OBJ_CHANNEL, CH_RIGHTS,
+                                         pv, pk))) {
+        w->have_channel = 1;
         push(w, 0, pv[0]);
         push(w, 0, pv[1]);
         w->created += 2;
     }
-    if (ALLOW(w, mxh_pair_create_handles(w->p[1], MXH_OBJ_EVENT_PAIR, 0,
+    if (ALLOW(w, mxh_pair_create_handles(w->p[1], MXH_OBJ_EVENT_PAIR,
                                          EV_RIGHTS, pv, NULL))) {
         push(w, 1, pv[0]);
         push(w, 1, pv[1]);
@@ -229,34 +373,9 @@ static void workload(world *w) {
     take(w, 2, 300);
     bind_last(w, 0);
 
-    /* A channel write carrying three handles, bound into p2. */
-    if (w->n[0] >= 4) {
-        uint64_t ch = 0;
-        for (size_t j = 0; j < w->n[0] && !ch; j++) {
-            mxh_handle_info_t inf;
-            OK(mxh_handle_basic(w->p[0], w->v[0][j], &inf));
-            if (inf.type == MXH_OBJ_CHANNEL) {
-                ch = w->v[0][j];
-                remove_at(w, 0, j);   /* keep it out of the carried set */
-            }
-        }
-        if (ch && w->n[0] >= 3 && w->nb < MAXB) {
-            uint64_t hs[3];
-            memcpy(hs, w->v[0] + w->n[0] - 3, sizeof hs);
-            mxh_transit_t *t = NULL;
-            int64_t rc = mxh_channel_write_take(w->p[0], ch, hs, 3, 100, 65536,
-                                                &t);
-            CHECK(rc != MXH_ERR_PEER_CLOSED);
-            if (ALLOW(w, rc)) {
-                w->n[0] -= 3;
-                w->b[w->nb++] = t;
-            }
-        }
-        if (ch)
-            push(w, 0, ch);
-        consistent(w);
-        bind_last(w, 2);
-    }
+    /* A channel message carrying three handles, read by whoever holds the
+     * other end. */
+    channel_round_trip(w);
 
     /* close_many in p1: some valid, one twice, one invalid. */
     if (w->n[1] >= 200) {
@@ -264,9 +383,7 @@ static void workload(world *w) {
         memcpy(hs, w->v[1] + w->n[1] - 200, 200 * sizeof *hs);
         hs[200] = hs[0];
         hs[201] = 0;
-        mxh_notes_t notes;
-        int64_t rc = mxh_handle_close_many(w->p[1], hs, 202, &notes);
-        mxh_notes_release(&notes);
+        int64_t rc = mxh_handle_close_many(w->p[1], hs, 202);
         if (rc != MXH_ERR_NO_MEMORY)
             CHECK_EQ(rc, MXH_ERR_BAD_HANDLE);
         if (ALLOW(w, rc == MXH_ERR_BAD_HANDLE ? 0 : rc))
@@ -285,12 +402,13 @@ static void workload(world *w) {
     }
     consistent(w);
 
-    /* More growth after churn, then a kill of p2 with notes. */
+    /* Cycles of channels only collection reclaims. */
+    garbage_and_collect(w);
+
+    /* More growth after churn, then a kill of p2. */
     event_handles(w, 2, 100);
     consistent(w);
-    mxh_notes_t notes;
-    int64_t killed = mxh_proc_kill(w->p[2], &notes);
-    mxh_notes_release(&notes);
+    int64_t killed = mxh_proc_kill(w->p[2]);
     CHECK_EQ(killed, (int64_t)w->n[2]);
     w->n[2] = 0;
     consistent(w);
@@ -308,26 +426,21 @@ static void workload(world *w) {
 static void teardown(world *w) {
     if (!w->k)
         return;
-    for (size_t j = 0; j < w->nb; j++) {
-        mxh_notes_t notes;
-        mxh_transit_close(w->b[j], &notes);
-        mxh_notes_release(&notes);
-    }
+    for (size_t j = 0; j < w->nb; j++)
+        mxh_transit_close(w->b[j]);
     w->nb = 0;
     for (int i = 0; i < NPROC; i++) {
         if (!w->p[i])
             continue;
-        if (!mxh_proc_is_dead(w->p[i])) {
-            mxh_notes_t notes;
-            CHECK_EQ(mxh_proc_kill(w->p[i], &notes), (int64_t)w->n[i]);
-            mxh_notes_release(&notes);
-        }
+        if (!mxh_proc_is_dead(w->p[i]))
+            CHECK_EQ(mxh_proc_kill(w->p[i]), (int64_t)w->n[i]);
         w->n[i] = 0;
         mxh_object_release(mxh_proc_object(w->p[i]));
     }
-    mxh_stats_t s, e = {0};
+    w->queued = 0;   /* queues went with their endpoints */
+    CHECK_EQ(mxh_kernel_collect(w->k), 0);   /* nothing left to find */
+    mxh_stats_t e = {0};
     e.destroyed_objects = w->created;
-    mxh_kernel_stats(w->k, &s);
     STATS_EQ(w->k, &e);
     mxh_kernel_release(w->k);
 }
@@ -356,6 +469,7 @@ int main(void) {
         }
         CHECK(n < 100000);
     }
+    CHECK(round_trips > runs / 2);
     printf("test_fault: %" PRIu64 " runs, %" PRIu64 " failures injected,"
            " first clean run at N=%" PRIu64 "\n", runs, injected, first_clean);
     return 0;

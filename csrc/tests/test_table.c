@@ -7,6 +7,8 @@
  * every step that changes them.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+
 #include "mxh_test.h"
 
 #define EV_RIGHTS (MXH_RIGHT_DUPLICATE | MXH_RIGHT_TRANSFER | \
@@ -43,13 +45,10 @@ static mxh_proc_t *new_proc(mxh_kernel_t *k, uint64_t secret,
     return p;
 }
 
-/* Kills p if alive (discarding notes) and drops the creator's reference. */
+/* Kills p if alive and drops the creator's reference. */
 static void drop_proc(mxh_proc_t *p) {
-    if (!mxh_proc_is_dead(p)) {
-        mxh_notes_t n = {0};
-        OK(mxh_proc_kill(p, &n));
-        mxh_notes_release(&n);
-    }
+    if (!mxh_proc_is_dead(p))
+        OK(mxh_proc_kill(p));
     mxh_object_release(mxh_proc_object(p));
 }
 
@@ -82,10 +81,11 @@ static uint64_t ev(mxh_proc_t *p, uint32_t rights, mxh_stats_t *e) {
     return (uint64_t)v;
 }
 
-/* A managed object of `type` with one handle in p (creator ref dropped). */
-static uint64_t managed(mxh_kernel_t *k, mxh_proc_t *p, uint32_t type,
-                        mxh_koid_t *koid, mxh_stats_t *e) {
-    mxh_obj_t *o = mxh_object_create(k, type, MXH_OBJ_F_MANAGED, 0);
+/* An object of `type` (event, port, job or thread) made by
+ * mxh_object_create, with one handle in p (creator ref dropped). */
+static uint64_t obj_handle(mxh_kernel_t *k, mxh_proc_t *p, uint32_t type,
+                           mxh_koid_t *koid, mxh_stats_t *e) {
+    mxh_obj_t *o = mxh_object_create(k, type, 0);
     CHECK(o != NULL);
     int64_t v = OK(mxh_handle_create(p, o, mxh_default_rights(type)));
     check_value(v);
@@ -126,16 +126,26 @@ static void test_objects(void) {
     mxh_kernel_t *k = new_kernel(0);
     mxh_stats_t e = {0};
     static const uint32_t types[] = {MXH_OBJ_EVENT, MXH_OBJ_PORT, MXH_OBJ_JOB,
-                                     MXH_OBJ_THREAD, MXH_OBJ_CHANNEL,
-                                     MXH_OBJ_EVENT_PAIR};
-    enum { N = 24 };
+                                     MXH_OBJ_THREAD};
+    enum { NT = 4, N = 24 };
     mxh_obj_t *objs[N];
     mxh_koid_t prev = 1;
+
+    /* Processes, pairs and unknown types are refused: NULL, no koid used. */
+    static const uint32_t refused[] = {MXH_OBJ_PROCESS, MXH_OBJ_CHANNEL,
+                                       MXH_OBJ_EVENT_PAIR, MXH_OBJ_NONE, 3,
+                                       6, 99, 0xffffffffu};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        mxh_koid_t before = mxh_kernel_peek_koid(k);
+        CHECK(mxh_object_create(k, refused[i], 0) == NULL);
+        CHECK_EQ(mxh_kernel_peek_koid(k), before);
+        STATS_EQ(k, &e);
+    }
+
     for (int i = 0; i < N; i++) {
-        uint32_t t = types[i % 6];
+        uint32_t t = types[i % NT];
         mxh_koid_t next = mxh_kernel_peek_koid(k);
-        objs[i] = mxh_object_create(k, t, i % 2 ? MXH_OBJ_F_MANAGED : 0,
-                                    (mxh_koid_t)(1000 + i));
+        objs[i] = mxh_object_create(k, t, (mxh_koid_t)(1000 + i));
         CHECK(objs[i] != NULL);
         mxh_koid_t koid = mxh_object_koid(objs[i]);
         CHECK_EQ(koid, next);
@@ -167,7 +177,7 @@ static void test_objects(void) {
     CHECK_EQ(i.type, MXH_OBJ_JOB);
     CHECK_EQ(i.rights, MXH_RIGHT_READ);
     STATS_EQ(k, &e);
-    CHECK_EQ(mxh_handle_close(p, (uint64_t)h), 0);   /* unmanaged */
+    CHECK_EQ(mxh_handle_close(p, (uint64_t)h), MXH_OK);
     e.live_handles--;
     CHECK_EQ(mxh_object_handle_count(objs[2]), 0);
     STATS_EQ(k, &e);   /* still referenced by us */
@@ -187,7 +197,7 @@ static void test_objects(void) {
 
     for (int j = 1; j < N; j++) {
         mxh_object_release(objs[j]);
-        e.live_objects[stats_index(types[j % 6])]--;
+        e.live_objects[stats_index(types[j % NT])]--;
         e.destroyed_objects++;
         STATS_EQ(k, &e);
     }
@@ -196,30 +206,52 @@ static void test_objects(void) {
     e.destroyed_objects++;
     STATS_EQ(k, &e);
 
-    /* Peered pairs: each end names the other. */
+    /* Peered pairs (only through mxh_pair_create_handles): each end names
+     * the other. */
+    p = new_proc(k, 8, &e);
+    uint32_t pv[2];
+    mxh_koid_t pk[2];
+    OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, pv, pk));
+    e.live_handles += 2;
+    e.live_objects[MXH_STATS_EVENTPAIR] += 2;
+    STATS_EQ(k, &e);
     mxh_obj_t *a = NULL, *b = NULL;
-    CHECK_EQ(mxh_object_create_pair(k, MXH_OBJ_EVENT_PAIR, 0, &a, &b), MXH_OK);
+    OK(mxh_handle_get(p, pv[0], MXH_OBJ_EVENT_PAIR, 0, &a));
+    OK(mxh_handle_get(p, pv[1], MXH_OBJ_EVENT_PAIR, 0, &b));
     CHECK(a != NULL && b != NULL && a != b);
     CHECK(mxh_object_koid(a) > prev && mxh_object_koid(b) > prev);
     CHECK(mxh_object_koid(a) != mxh_object_koid(b));
+    CHECK_EQ(mxh_object_koid(a), pk[0]);
+    CHECK_EQ(mxh_object_koid(b), pk[1]);
     CHECK_EQ(mxh_object_peer_koid(a), mxh_object_koid(b));
     CHECK_EQ(mxh_object_peer_koid(b), mxh_object_koid(a));
     CHECK_EQ(mxh_object_type(a), MXH_OBJ_EVENT_PAIR);
-    e.live_objects[MXH_STATS_EVENTPAIR] += 2;
-    STATS_EQ(k, &e);
-    /* Give each end a handle and close them: the pair goes away. */
-    p = new_proc(k, 8, &e);
+    CHECK_EQ(mxh_object_handle_count(a), 1);
+    /* Extra handles through mxh_handle_create; close them all: the pair goes
+     * away once our references go too. */
     int64_t ha = OK(mxh_handle_create(p, a, EV_RIGHTS));
     int64_t hb = OK(mxh_handle_create(p, b, EV_RIGHTS));
-    mxh_object_release(a);
-    mxh_object_release(b);
     e.live_handles += 2;
     STATS_EQ(k, &e);
-    CHECK_EQ(mxh_handle_close(p, (uint64_t)ha), 0);
-    CHECK_EQ(mxh_handle_close(p, (uint64_t)hb), 0);
+    CHECK_EQ(mxh_handle_close(p, (uint64_t)ha), MXH_OK);
+    CHECK_EQ(mxh_handle_close(p, pv[0]), MXH_OK);
+    /* a's last handle went: b sees PEER_CLOSED; our reference keeps a. */
+    CHECK(mxh_object_signals(b) & MXH_SIGNAL_EPAIR_PEER_CLOSED);
+    CHECK_EQ(mxh_object_peer_koid(b), 0);
+    CHECK_EQ(mxh_object_destroyed(a), 0);
     e.live_handles -= 2;
-    e.live_objects[MXH_STATS_EVENTPAIR] -= 2;
-    e.destroyed_objects += 2;
+    STATS_EQ(k, &e);
+    mxh_object_release(a);
+    e.live_objects[MXH_STATS_EVENTPAIR]--;
+    e.destroyed_objects++;
+    STATS_EQ(k, &e);
+    CHECK_EQ(mxh_handle_close(p, (uint64_t)hb), MXH_OK);
+    CHECK_EQ(mxh_handle_close(p, pv[1]), MXH_OK);
+    e.live_handles -= 2;
+    STATS_EQ(k, &e);
+    mxh_object_release(b);
+    e.live_objects[MXH_STATS_EVENTPAIR]--;
+    e.destroyed_objects++;
     STATS_EQ(k, &e);
     drop_proc(p);
     e.live_objects[MXH_STATS_PROCESS]--;
@@ -274,7 +306,7 @@ static void test_proc_create(void) {
     CHECK_EQ(mxh_object_handle_count(po), 0);
     STATS_EQ(k, &e);
 
-    /* A process is a managed object: its last handle reports its koid. */
+    /* Handles to a process object: counted like any other. */
     mxh_proc_t *q = new_proc(k, 2, &e);
     CHECK(mxh_object_koid(mxh_proc_object(q)) > mxh_object_koid(po));
     int64_t h = OK(mxh_handle_create(q, po,
@@ -290,10 +322,15 @@ static void test_proc_create(void) {
     int64_t d = OK(mxh_handle_duplicate(q, (uint64_t)h, MXH_RIGHT_SAME_RIGHTS));
     e.live_handles++;
     STATS_EQ(k, &e);
-    CHECK_EQ(mxh_handle_close(q, (uint64_t)h), 0);
-    CHECK_EQ(mxh_handle_close(q, (uint64_t)d), (int64_t)mxh_object_koid(po));
+    CHECK_EQ(mxh_handle_close(q, (uint64_t)h), MXH_OK);
+    CHECK_EQ(mxh_object_handle_count(po), 1);
+    CHECK_EQ(mxh_handle_close(q, (uint64_t)d), MXH_OK);
+    CHECK_EQ(mxh_object_handle_count(po), 0);
     e.live_handles -= 2;
-    CHECK_EQ(mxh_proc_is_dead(p), 0);   /* the library only reports it */
+    /* Only mxh_proc_kill marks a process dead; the creator's reference
+     * keeps it alive and usable. */
+    CHECK_EQ(mxh_proc_is_dead(p), 0);
+    CHECK_EQ(mxh_object_destroyed(po), 0);
     STATS_EQ(k, &e);
 
     drop_proc(p);
@@ -420,7 +457,9 @@ static void expect_bad(mxh_proc_t *p, mxh_proc_t *other, uint64_t v) {
     mxh_handle_info_t i;
     mxh_obj_t *o = NULL;
     mxh_transit_t *t = NULL;
-    mxh_notes_t n = {0};
+    uint64_t actual[3] = {0, 0, 0};
+    char buf[8];
+    uint32_t hv[2];
     CHECK_EQ(mxh_handle_basic(p, v, &i), MXH_ERR_BAD_HANDLE);
     CHECK_EQ(mxh_handle_close(p, v), MXH_ERR_BAD_HANDLE);
     CHECK_EQ(mxh_handle_duplicate(p, v, MXH_RIGHT_SAME_RIGHTS),
@@ -432,12 +471,14 @@ static void expect_bad(mxh_proc_t *p, mxh_proc_t *other, uint64_t v) {
     CHECK_EQ(mxh_object_signal(p, v, 0, 0, 0), MXH_ERR_BAD_HANDLE);
     CHECK_EQ(mxh_object_signal(p, v, 0, 0, 1), MXH_ERR_BAD_HANDLE);
     CHECK_EQ(mxh_transit_take(p, &v, 1, NULL, &t), MXH_ERR_BAD_HANDLE);
-    CHECK_EQ(mxh_channel_write_take(p, v, NULL, 0, 0, 10, &t),
+    CHECK(t == NULL);
+    CHECK_EQ(mxh_channel_write(p, v, "x", 1, NULL, 0), MXH_ERR_BAD_HANDLE);
+    CHECK_EQ(mxh_channel_read(p, v, 0, sizeof buf, 2, buf, hv, actual),
              MXH_ERR_BAD_HANDLE);
+    CHECK_EQ(mxh_channel_call(p, v, "abcd", 4, NULL, 0, 0, sizeof buf, 2,
+                              buf, hv, actual), MXH_ERR_BAD_HANDLE);
     CHECK_EQ(mxh_handle_move(p, v, other), MXH_ERR_INVALID_ARGS);
-    CHECK_EQ(mxh_handle_close_many(p, &v, 1, &n), MXH_ERR_BAD_HANDLE);
-    CHECK_EQ(n.count, 0);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_handle_close_many(p, &v, 1), MXH_ERR_BAD_HANDLE);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -639,27 +680,23 @@ static void test_determinism(void) {
     CHECK(a1[0] != b1[0]);
 }
 
-/* ---- close_many and notes ------------------------------------------------- */
+/* ---- close_many ---------------------------------------------------------- */
 
 static void test_close_many(void) {
     mxh_kernel_t *k = new_kernel(0);
     mxh_stats_t e = {0};
     mxh_proc_t *p = new_proc(k, 5, &e);
-    mxh_notes_t n;
     uint64_t a = ev(p, EV_RIGHTS, &e), b = ev(p, EV_RIGHTS, &e);
     uint64_t c = ev(p, EV_RIGHTS, &e);
     mxh_koid_t mk;
-    uint64_t m = managed(k, p, MXH_OBJ_PORT, &mk, &e);
+    uint64_t m = obj_handle(k, p, MXH_OBJ_PORT, &mk, &e);
     uint64_t m2 = (uint64_t)OK(mxh_handle_duplicate(p, m, MXH_RIGHT_SAME_RIGHTS));
     e.live_handles++;
     STATS_EQ(k, &e);
 
     /* A value given twice: closed once, reported as BAD_HANDLE. */
     uint64_t hs1[] = {a, b, a};
-    memset(&n, 0xa5, sizeof n);   /* the library must fill the struct */
-    CHECK_EQ(mxh_handle_close_many(p, hs1, 3, &n), MXH_ERR_BAD_HANDLE);
-    CHECK_EQ(n.count, 0);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_handle_close_many(p, hs1, 3), MXH_ERR_BAD_HANDLE);
     CHECK(!valid(p, a) && !valid(p, b) && valid(p, c));
     e.live_handles -= 2;
     e.live_objects[MXH_STATS_EVENT] -= 2;
@@ -668,10 +705,7 @@ static void test_close_many(void) {
 
     /* 0 is invalid; the valid ones are still closed. */
     uint64_t hs2[] = {0, c, UINT64_MAX};
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_handle_close_many(p, hs2, 3, &n), MXH_ERR_BAD_HANDLE);
-    CHECK_EQ(n.count, 0);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_handle_close_many(p, hs2, 3), MXH_ERR_BAD_HANDLE);
     CHECK(!valid(p, c));
     e.live_handles--;
     e.live_objects[MXH_STATS_EVENT]--;
@@ -679,51 +713,70 @@ static void test_close_many(void) {
     STATS_EQ(k, &e);
 
     /* Empty list. */
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_handle_close_many(p, hs2, 0, &n), MXH_OK);
-    CHECK_EQ(n.count, 0);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_handle_close_many(p, hs2, 0), MXH_OK);
+    CHECK_EQ(mxh_handle_close_many(p, NULL, 0), MXH_OK);
+    STATS_EQ(k, &e);
 
-    /* Managed: a note when the last handle goes, only once. */
+    /* Two handles to one object in one call: destroyed once. */
     uint64_t x = ev(p, EV_RIGHTS, &e);
     uint64_t hs3[] = {m, x, m2};
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_handle_close_many(p, hs3, 3, &n), MXH_OK);
-    CHECK_EQ(n.count, 1);
-    CHECK_EQ(n.koids[0], mk);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_handle_close_many(p, hs3, 3), MXH_OK);
     e.live_handles -= 3;
     e.live_objects[MXH_STATS_EVENT]--;
     e.live_objects[MXH_STATS_PORT]--;
     e.destroyed_objects += 2;
     STATS_EQ(k, &e);
 
-    /* Several managed objects, one with a handle left open. */
+    /* Several objects, one with a handle left open. */
     mxh_koid_t k1, k2, k3;
-    uint64_t m1 = managed(k, p, MXH_OBJ_PORT, &k1, &e);
-    uint64_t n2 = managed(k, p, MXH_OBJ_JOB, &k2, &e);
-    uint64_t n3 = managed(k, p, MXH_OBJ_THREAD, &k3, &e);
+    uint64_t m1 = obj_handle(k, p, MXH_OBJ_PORT, &k1, &e);
+    uint64_t n2 = obj_handle(k, p, MXH_OBJ_JOB, &k2, &e);
+    uint64_t n3 = obj_handle(k, p, MXH_OBJ_THREAD, &k3, &e);
     uint64_t n3b = (uint64_t)OK(mxh_handle_duplicate(p, n3, MXH_RIGHT_SAME_RIGHTS));
     e.live_handles++;
     uint64_t hs4[] = {n3, m1, 12345, n2, m1};
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_handle_close_many(p, hs4, 5, &n), MXH_ERR_BAD_HANDLE);
-    CHECK_EQ(n.count, 2);
-    CHECK((n.koids[0] == k1 && n.koids[1] == k2) ||
-          (n.koids[0] == k2 && n.koids[1] == k1));
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_handle_close_many(p, hs4, 5), MXH_ERR_BAD_HANDLE);
     e.live_handles -= 3;
     e.live_objects[MXH_STATS_PORT]--;
     e.live_objects[MXH_STATS_JOB]--;
     e.destroyed_objects += 2;
     STATS_EQ(k, &e);
     CHECK(valid(p, n3b));
-    CHECK_EQ(mxh_handle_close(p, n3b), (int64_t)k3);
+    CHECK_EQ(info(p, n3b).koid, k3);
+    CHECK_EQ(handle_count(p, n3b), 1);
+    CHECK_EQ(mxh_handle_close(p, n3b), MXH_OK);
     e.live_handles--;
     e.live_objects[MXH_STATS_THREAD]--;
     e.destroyed_objects++;
     STATS_EQ(k, &e);
     CHECK_EQ(mxh_proc_handle_count(p), 0);
+
+    /* Peered objects: closing one end of each pair in one call tells each
+     * peer; closing both ends of a pair in one call destroys both. */
+    uint32_t c1[2], c2[2], ep[2];
+    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, c1, NULL));
+    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, c2, NULL));
+    OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, ep, NULL));
+    e.live_handles += 6;
+    e.live_objects[MXH_STATS_CHANNEL] += 4;
+    e.live_objects[MXH_STATS_EVENTPAIR] += 2;
+    STATS_EQ(k, &e);
+    uint64_t hs5[] = {c1[0], ep[1], c2[0], c2[1]};
+    CHECK_EQ(mxh_handle_close_many(p, hs5, 4), MXH_OK);
+    e.live_handles -= 4;
+    e.live_objects[MXH_STATS_CHANNEL] -= 3;
+    e.live_objects[MXH_STATS_EVENTPAIR]--;
+    e.destroyed_objects += 4;
+    STATS_EQ(k, &e);
+    CHECK_EQ(info(p, c1[1]).signals, MXH_SIGNAL_CHANNEL_PEER_CLOSED);
+    CHECK_EQ(info(p, ep[0]).signals, MXH_SIGNAL_EPAIR_PEER_CLOSED);
+    uint64_t hs6[] = {c1[1], ep[0]};
+    CHECK_EQ(mxh_handle_close_many(p, hs6, 2), MXH_OK);
+    e.live_handles -= 2;
+    e.live_objects[MXH_STATS_CHANNEL]--;
+    e.live_objects[MXH_STATS_EVENTPAIR]--;
+    e.destroyed_objects += 2;
+    STATS_EQ(k, &e);
 
     drop_proc(p);
     e.live_objects[MXH_STATS_PROCESS]--;
@@ -732,42 +785,48 @@ static void test_close_many(void) {
     mxh_kernel_release(k);
 }
 
-/* ---- managed objects, event pairs, channels -------------------------------- */
+/* ---- references, event pairs, channels ----------------------------------- */
 
-static void test_managed(void) {
+static void test_refs(void) {
     mxh_kernel_t *k = new_kernel(0);
     mxh_stats_t e = {0};
     mxh_proc_t *p = new_proc(k, 6, &e);
     mxh_koid_t mk;
-    uint64_t m = managed(k, p, MXH_OBJ_PORT, &mk, &e);
+    uint64_t m = obj_handle(k, p, MXH_OBJ_PORT, &mk, &e);
     uint64_t m2 = (uint64_t)OK(mxh_handle_duplicate(p, m, MXH_RIGHT_SAME_RIGHTS));
     uint64_t m3 = (uint64_t)OK(mxh_handle_replace(p, m2, MXH_RIGHT_READ));
     e.live_handles++;
-    CHECK_EQ(mxh_handle_close(p, m), 0);
-    CHECK_EQ(mxh_handle_close(p, m3), (int64_t)mk);
-    e.live_handles -= 2;
+    CHECK_EQ(info(p, m3).koid, mk);
+    CHECK_EQ(mxh_handle_close(p, m), MXH_OK);
+    e.live_handles--;
+    STATS_EQ(k, &e);   /* one handle left */
+    CHECK_EQ(mxh_handle_close(p, m3), MXH_OK);
+    e.live_handles--;
     e.live_objects[MXH_STATS_PORT]--;
     e.destroyed_objects++;
     STATS_EQ(k, &e);
 
-    /* A managed object still referenced by its creator is not destroyed. */
-    mxh_obj_t *o = mxh_object_create(k, MXH_OBJ_JOB, MXH_OBJ_F_MANAGED, 0);
+    /* An object still referenced by its creator is not destroyed when its
+     * last handle goes, and can get handles again. */
+    mxh_obj_t *o = mxh_object_create(k, MXH_OBJ_JOB, 0);
     CHECK(o != NULL);
     e.live_objects[MXH_STATS_JOB]++;
     int64_t h = OK(mxh_handle_create(p, o, MXH_RIGHT_READ));
-    CHECK_EQ(mxh_handle_close(p, (uint64_t)h), (int64_t)mxh_object_koid(o));
+    CHECK_EQ(mxh_handle_close(p, (uint64_t)h), MXH_OK);
+    CHECK_EQ(mxh_object_destroyed(o), 0);
     STATS_EQ(k, &e);
     h = OK(mxh_handle_create(p, o, MXH_RIGHT_READ));   /* a second life */
     CHECK_EQ(mxh_object_handle_count(o), 1);
-    CHECK_EQ(mxh_handle_close(p, (uint64_t)h), (int64_t)mxh_object_koid(o));
+    CHECK_EQ(mxh_handle_close(p, (uint64_t)h), MXH_OK);
+    CHECK_EQ(mxh_object_handle_count(o), 0);
     mxh_object_release(o);
     e.live_objects[MXH_STATS_JOB]--;
     e.destroyed_objects++;
     STATS_EQ(k, &e);
 
-    /* Unmanaged objects never report. */
+    /* Events: the last close destroys at once. */
     uint64_t x = ev(p, EV_RIGHTS, &e);
-    CHECK_EQ(mxh_handle_close(p, x), 0);
+    CHECK_EQ(mxh_handle_close(p, x), MXH_OK);
     e.live_handles--;
     e.live_objects[MXH_STATS_EVENT]--;
     e.destroyed_objects++;
@@ -782,7 +841,7 @@ static void test_eventpair(void) {
     mxh_proc_t *p = new_proc(k, 7, &e);
     uint32_t v[2] = {0, 0};
     mxh_koid_t kk[2] = {0, 0};
-    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, 0, EV_RIGHTS, v,
+    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, v,
                                      kk), MXH_OK);
     check_value(v[0]);
     check_value(v[1]);
@@ -800,10 +859,11 @@ static void test_eventpair(void) {
 
     /* A second handle to end 0: closing one of two changes nothing. */
     uint64_t d = (uint64_t)OK(mxh_handle_duplicate(p, v[0], MXH_RIGHT_SAME_RIGHTS));
-    CHECK_EQ(mxh_handle_close(p, d), 0);
+    CHECK_EQ(mxh_handle_close(p, d), MXH_OK);
     CHECK_EQ(info(p, v[1]).signals, 0);
+    STATS_EQ(k, &e);
     /* The last handle of end 0: end 1 sees PEER_CLOSED. */
-    CHECK_EQ(mxh_handle_close(p, v[0]), 0);
+    CHECK_EQ(mxh_handle_close(p, v[0]), MXH_OK);
     mxh_handle_info_t after = info(p, v[1]);
     CHECK(after.signals & MXH_SIGNAL_EPAIR_PEER_CLOSED);
     e.live_handles--;
@@ -816,16 +876,24 @@ static void test_eventpair(void) {
     mxh_object_release(o1);
     CHECK_EQ(mxh_object_signal(p, v[1], 0, MXH_SIGNAL_USER_ALL, 1),
              MXH_ERR_PEER_CLOSED);
-    CHECK_EQ(mxh_handle_close(p, v[1]), 0);
+    CHECK_EQ(mxh_handle_close(p, v[1]), MXH_OK);
     e.live_handles--;
     e.live_objects[MXH_STATS_EVENTPAIR]--;
     e.destroyed_objects++;
     STATS_EQ(k, &e);
 
-    /* Wrong type for a pair: nothing created. */
-    int64_t r = mxh_pair_create_handles(p, MXH_OBJ_EVENT, 0, EV_RIGHTS, v, NULL);
-    CHECK(r < 0);
-    STATS_EQ(k, &e);
+    /* Wrong type for a pair: nothing created, no koid used. */
+    static const uint32_t bad_types[] = {MXH_OBJ_EVENT, MXH_OBJ_PROCESS,
+                                         MXH_OBJ_PORT, MXH_OBJ_NONE, 99};
+    for (size_t j = 0; j < sizeof bad_types / sizeof bad_types[0]; j++) {
+        mxh_koid_t next = mxh_kernel_peek_koid(k);
+        int64_t r = mxh_pair_create_handles(p, bad_types[j], EV_RIGHTS, v,
+                                            NULL);
+        CHECK(r < 0);
+        CHECK_EQ(mxh_kernel_peek_koid(k), next);
+        STATS_EQ(k, &e);
+    }
+    CHECK_EQ(mxh_proc_handle_count(p), 0);
     drop_proc(p);
     mxh_kernel_release(k);
 }
@@ -836,8 +904,7 @@ static void test_channel(void) {
     mxh_proc_t *p = new_proc(k, 8, &e);
     uint32_t v[2];
     mxh_koid_t kk[2] = {0, 0};
-    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, MXH_OBJ_F_MANAGED,
-                                     CH_RIGHTS, v, kk), MXH_OK);
+    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, v, kk), MXH_OK);
     e.live_handles += 2;
     e.live_objects[MXH_STATS_CHANNEL] += 2;
     STATS_EQ(k, &e);
@@ -854,12 +921,12 @@ static void test_channel(void) {
 
     /* koids may be NULL. */
     uint32_t w[2];
-    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, MXH_OBJ_F_MANAGED,
-                                     CH_RIGHTS, w, NULL), MXH_OK);
+    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, w, NULL), MXH_OK);
     e.live_handles += 2;
     e.live_objects[MXH_STATS_CHANNEL] += 2;
 
-    CHECK_EQ(mxh_handle_close(p, v[0]), (int64_t)kk[0]);
+    CHECK_EQ(info(p, w[0]).related_koid, info(p, w[1]).koid);
+    CHECK_EQ(mxh_handle_close(p, v[0]), MXH_OK);
     e.live_handles--;
     e.live_objects[MXH_STATS_CHANNEL]--;
     e.destroyed_objects++;
@@ -868,18 +935,14 @@ static void test_channel(void) {
     CHECK(a.signals & MXH_SIGNAL_CHANNEL_PEER_CLOSED);
     CHECK(!(a.signals & MXH_SIGNAL_CHANNEL_WRITABLE));
     CHECK_EQ(a.related_koid, kk[0]);   /* fixed at creation, as in Magenta */
-    CHECK_EQ(mxh_handle_close(p, v[1]), (int64_t)kk[1]);
+    CHECK_EQ(mxh_handle_close(p, v[1]), MXH_OK);
     e.live_handles--;
     e.live_objects[MXH_STATS_CHANNEL]--;
     e.destroyed_objects++;
     STATS_EQ(k, &e);
 
     /* Killing the owner closes both ends of the second channel. */
-    mxh_notes_t n;
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_proc_kill(p, &n), 2);
-    CHECK_EQ(n.count, 2);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_proc_kill(p), 2);
     e.live_handles -= 2;
     e.live_objects[MXH_STATS_CHANNEL] -= 2;
     e.destroyed_objects += 2;
@@ -923,7 +986,7 @@ static void test_signal(void) {
 
     /* Event pair: EPAIR_SIGNALED and user bits, on itself or its peer. */
     uint32_t v[2];
-    OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, 0, EV_RIGHTS, v, NULL));
+    OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, v, NULL));
     e.live_handles += 2;
     e.live_objects[MXH_STATS_EVENTPAIR] += 2;
     OK(mxh_object_signal(p, v[0], 0, MXH_SIGNAL_EPAIR_SIGNALED, 0));
@@ -947,8 +1010,7 @@ static void test_signal(void) {
 
     /* Channel: user bits only; peer variant; kernel bits refused. */
     uint32_t c[2];
-    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, MXH_OBJ_F_MANAGED,
-                               CH_RIGHTS, c, NULL));
+    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, c, NULL));
     e.live_handles += 2;
     e.live_objects[MXH_STATS_CHANNEL] += 2;
     uint32_t c1sig = info(p, c[1]).signals;
@@ -997,7 +1059,7 @@ static void test_max_handles(void) {
         h[i] = ev(p, EV_RIGHTS, &e);
     /* A pair needs two: refused at N-1, nothing created. */
     uint32_t pv[2];
-    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, 0, EV_RIGHTS, pv,
+    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, pv,
                                      NULL), MXH_ERR_NO_RESOURCES);
     STATS_EQ(k, &e);
     h[N - 1] = (uint64_t)OK(mxh_handle_duplicate(p, h[0], MXH_RIGHT_SAME_RIGHTS));
@@ -1011,10 +1073,9 @@ static void test_max_handles(void) {
              MXH_ERR_NO_RESOURCES);
     CHECK_EQ(mxh_handle_duplicate(p, h[0], MXH_RIGHT_SAME_RIGHTS),
              MXH_ERR_NO_RESOURCES);
-    CHECK_EQ(mxh_pair_create_handles(q, MXH_OBJ_CHANNEL, MXH_OBJ_F_MANAGED,
-                                     CH_RIGHTS, pv, NULL),
+    CHECK_EQ(mxh_pair_create_handles(q, MXH_OBJ_CHANNEL, CH_RIGHTS, pv, NULL),
              MXH_ERR_NO_RESOURCES);
-    mxh_obj_t *o = mxh_object_create(k, MXH_OBJ_EVENT, 0, 0);
+    mxh_obj_t *o = mxh_object_create(k, MXH_OBJ_EVENT, 0);
     CHECK(o != NULL);
     CHECK_EQ(mxh_handle_create(q, o, EV_RIGHTS), MXH_ERR_NO_RESOURCES);
     CHECK_EQ(mxh_object_handle_count(o), 0);
@@ -1058,13 +1119,117 @@ static void test_max_handles(void) {
     OK(mxh_handle_close(p, again));
     OK(mxh_handle_close(p, h[0]));
     e.live_handles -= 2;
-    OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, 0, EV_RIGHTS, pv, NULL));
+    OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, pv, NULL));
     e.live_handles += 2;
     e.live_objects[MXH_STATS_EVENTPAIR] += 2;
     STATS_EQ(k, &e);
     drop_proc(p);
     drop_proc(q);
     e.live_handles = 0;
+    mxh_kernel_release(k);
+}
+
+/* ---- per-process quota caches ------------------------------------------------ */
+
+/* max_handles stays exact although processes cache pre-charged handles:
+ * a call that finds the kernel dry takes every cache back and retries. */
+static void test_quota(void) {
+    enum { MAX = 1000, NP = 8 };
+    mxh_kernel_t *k = new_kernel(MAX);
+    mxh_stats_t e = {0};
+    mxh_proc_t *ps[NP];
+    for (int i = 0; i < NP; i++)
+        ps[i] = new_proc(k, 300 + (uint64_t)i, &e);
+    uint64_t *hs = calloc(MAX + 1, sizeof *hs);
+    CHECK(hs);
+    /* Every process churns a little, leaving a cache of pre-charged
+     * handles behind; none is live. */
+    for (int i = 0; i < NP; i++) {
+        for (int j = 0; j < 100; j++)
+            hs[j] = ev(ps[i], EV_RIGHTS, NULL);
+        CHECK_EQ(mxh_handle_close_many(ps[i], hs, 100), MXH_OK);
+    }
+    e.destroyed_objects += NP * 100;
+    STATS_EQ(k, &e);
+    /* One process still gets exactly MAX handles, then NO_RESOURCES. */
+    mxh_proc_t *r = ps[NP - 1];
+    hs[0] = ev(r, EV_RIGHTS, &e);
+    for (int j = 1; j < MAX; j++) {
+        int64_t v = (j & 1) ? mxh_handle_duplicate(r, hs[0],
+                                                   MXH_RIGHT_SAME_RIGHTS)
+                            : mxh_object_create_handle(r, MXH_OBJ_EVENT,
+                                                       EV_RIGHTS);
+        hs[j] = (uint64_t)OK(v);
+        e.live_handles++;
+        if (!(j & 1))
+            e.live_objects[MXH_STATS_EVENT]++;
+    }
+    STATS_EQ(k, &e);
+    CHECK_EQ(mxh_object_create_handle(r, MXH_OBJ_EVENT, EV_RIGHTS),
+             MXH_ERR_NO_RESOURCES);
+    CHECK_EQ(mxh_handle_duplicate(r, hs[0], MXH_RIGHT_SAME_RIGHTS),
+             MXH_ERR_NO_RESOURCES);
+    uint32_t pv[2];
+    CHECK_EQ(mxh_pair_create_handles(ps[0], MXH_OBJ_CHANNEL, CH_RIGHTS, pv,
+                                     NULL), MXH_ERR_NO_RESOURCES);
+    STATS_EQ(k, &e);
+    /* Another process gets the one a close frees, and only that one. */
+    OK(mxh_handle_close(r, hs[MAX - 1]));   /* a duplicate of hs[0] */
+    e.live_handles--;
+    hs[MAX - 1] = ev(ps[0], EV_RIGHTS, &e);
+    CHECK_EQ(mxh_object_create_handle(ps[1], MXH_OBJ_EVENT, EV_RIGHTS),
+             MXH_ERR_NO_RESOURCES);
+    STATS_EQ(k, &e);
+    /* Two freed: a pair fits in a third process. */
+    CHECK_EQ(mxh_handle_close_many(r, hs + 1, 2), MXH_OK);
+    e.live_handles -= 2;
+    e.live_objects[MXH_STATS_EVENT]--;   /* hs[2]'s own event */
+    e.destroyed_objects++;
+    OK(mxh_pair_create_handles(ps[2], MXH_OBJ_CHANNEL, CH_RIGHTS, pv, NULL));
+    e.live_handles += 2;
+    e.live_objects[MXH_STATS_CHANNEL] += 2;
+    STATS_EQ(k, &e);
+    CHECK_EQ(mxh_handle_duplicate(r, hs[0], MXH_RIGHT_SAME_RIGHTS),
+             MXH_ERR_NO_RESOURCES);
+
+    /* At the limit, messages still move handles both ways. */
+    uint64_t three[3] = {hs[3], hs[4], hs[5]};
+    mxh_koid_t kk[3];
+    for (int j = 0; j < 3; j++)
+        kk[j] = info(r, three[j]).koid;
+    uint64_t c0 = (uint64_t)OK(mxh_handle_move(ps[2], pv[0], r));
+    OK(mxh_channel_write(r, c0, "abc", 3, three, 3));
+    e.in_transit_handles += 3;
+    STATS_EQ(k, &e);
+    CHECK_EQ(mxh_handle_duplicate(r, hs[0], MXH_RIGHT_SAME_RIGHTS),
+             MXH_ERR_NO_RESOURCES);
+    char buf[8];
+    uint32_t got[3];
+    uint64_t actual[3];
+    CHECK_EQ(mxh_channel_read(ps[2], pv[1], 0, sizeof buf, 3, buf, got,
+                              actual), (3ll << 32) | 3);
+    e.in_transit_handles -= 3;
+    STATS_EQ(k, &e);
+    for (int j = 0; j < 3; j++)
+        CHECK_EQ(info(ps[2], got[j]).koid, kk[j]);
+    CHECK_EQ(mxh_object_create_handle(ps[2], MXH_OBJ_EVENT, EV_RIGHTS),
+             MXH_ERR_NO_RESOURCES);
+
+    /* Teardown gives everything back: a fresh process can fill up again. */
+    for (int i = 0; i < NP; i++)
+        drop_proc(ps[i]);
+    mxh_stats_t s;
+    mxh_kernel_stats(k, &s);
+    CHECK_EQ(s.live_handles, 0);
+    CHECK_EQ(s.in_transit_handles, 0);
+    mxh_proc_t *f = new_proc(k, 399, NULL);
+    hs[0] = ev(f, EV_RIGHTS, NULL);
+    for (int j = 1; j < MAX; j++)
+        OK(mxh_handle_duplicate(f, hs[0], MXH_RIGHT_SAME_RIGHTS));
+    CHECK_EQ(mxh_handle_duplicate(f, hs[0], MXH_RIGHT_SAME_RIGHTS),
+             MXH_ERR_NO_RESOURCES);
+    drop_proc(f);
+    free(hs);
     mxh_kernel_release(k);
 }
 
@@ -1143,13 +1308,11 @@ static void test_transit(void) {
     OK(mxh_transit_bind(q, t, bound));
     e.in_transit_handles -= MXH_TRANSIT_MAX;
     STATS_EQ(k, &e);
-    mxh_notes_t n = {0};
     uint64_t *b64 = calloc(MXH_TRANSIT_MAX, sizeof *b64);
     CHECK(b64);
     for (size_t i = 0; i < MXH_TRANSIT_MAX; i++)
         b64[i] = bound[i];
-    CHECK_EQ(mxh_handle_close_many(q, b64, MXH_TRANSIT_MAX, &n), MXH_OK);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_handle_close_many(q, b64, MXH_TRANSIT_MAX), MXH_OK);
     OK(mxh_handle_close(p, many[MXH_TRANSIT_MAX]));
     e.live_handles -= big;
     STATS_EQ(k, &e);
@@ -1193,19 +1356,18 @@ static void test_transit(void) {
     }
     CHECK_EQ(mxh_proc_handle_count(q), 3);
 
-    /* Transit close destroys what it held the last handles of, with notes
-     * for the managed ones. */
+    /* Transit close destroys what it held the last handles of. */
     mxh_koid_t mk;
-    uint64_t m = managed(k, p, MXH_OBJ_PORT, &mk, &e);
+    uint64_t m = obj_handle(k, p, MXH_OBJ_PORT, &mk, &e);
     uint64_t two[] = {m, hs[1]};
     OK(mxh_transit_take(p, two, 2, NULL, &t));
     e.in_transit_handles += 2;
     STATS_EQ(k, &e);
-    memset(&n, 0xa5, sizeof n);
-    mxh_transit_close(t, &n);
-    CHECK_EQ(n.count, 1);
-    CHECK_EQ(n.koids[0], mk);
-    mxh_notes_release(&n);
+    mxh_koid_t k2[2];
+    CHECK_EQ(mxh_transit_koids(t, k2, 2), 2);
+    CHECK_EQ(k2[0], mk);
+    CHECK_EQ(k2[1], before[1].koid);
+    mxh_transit_close(t);
     e.in_transit_handles -= 2;
     e.live_handles -= 2;
     e.live_objects[MXH_STATS_PORT]--;
@@ -1219,110 +1381,16 @@ static void test_transit(void) {
     uint64_t d = (uint64_t)OK(mxh_handle_duplicate(p, notr, MXH_RIGHT_READ));
     (void)d;
     e.live_handles++;
-    memset(&n, 0xa5, sizeof n);
-    mxh_transit_close(t, &n);
-    CHECK_EQ(n.count, 0);
-    mxh_notes_release(&n);
+    e.in_transit_handles++;
+    STATS_EQ(k, &e);
+    mxh_transit_close(t);
+    e.in_transit_handles--;
     e.live_handles--;
     e.live_objects[MXH_STATS_EVENT]--;   /* out[0] was hs[2]'s object */
     e.destroyed_objects++;
     STATS_EQ(k, &e);
 
     mxh_object_release(self);
-    drop_proc(p);
-    drop_proc(q);
-    mxh_kernel_release(k);
-}
-
-static void test_write_take(void) {
-    mxh_kernel_t *k = new_kernel(0);
-    mxh_stats_t e = {0};
-    mxh_proc_t *p = new_proc(k, 15, &e);
-    mxh_proc_t *q = new_proc(k, 16, &e);
-    uint32_t c[2];
-    mxh_koid_t ck[2];
-    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, MXH_OBJ_F_MANAGED,
-                               CH_RIGHTS, c, ck));
-    e.live_handles += 2;
-    e.live_objects[MXH_STATS_CHANNEL] += 2;
-    uint64_t a = ev(p, EV_RIGHTS, &e), b = ev(p, EV_RIGHTS, &e);
-    uint64_t notr = (uint64_t)OK(mxh_handle_duplicate(p, a, MXH_RIGHT_READ));
-    uint32_t c2[2];
-    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, MXH_OBJ_F_MANAGED,
-                               CH_RIGHTS, c2, NULL));
-    uint64_t ro = (uint64_t)OK(mxh_handle_replace(
-        p, c2[0], MXH_RIGHT_READ | MXH_RIGHT_TRANSFER));
-    e.live_handles += 3;
-    e.live_objects[MXH_STATS_CHANNEL] += 2;
-    STATS_EQ(k, &e);
-    CHECK_EQ(mxh_proc_handle_count(p), 7);
-    uint64_t c0 = c[0], c1 = c[1];
-    mxh_transit_t *t = NULL;
-    uint64_t hs[4];
-    uint64_t zeros[MXH_TRANSIT_MAX + 1];
-    memset(zeros, 0, sizeof zeros);
-
-    /* Channel checks first. */
-    hs[0] = a;
-    CHECK_EQ(mxh_channel_write_take(p, 0, hs, 1, 0, 64, &t),
-             MXH_ERR_BAD_HANDLE);
-    CHECK_EQ(mxh_channel_write_take(p, a, hs, 1, 0, 64, &t),
-             MXH_ERR_WRONG_TYPE);
-    CHECK_EQ(mxh_channel_write_take(p, ro, zeros, 1, 100, 64, &t),
-             MXH_ERR_ACCESS_DENIED);
-    /* Then the sizes, before any handle. */
-    CHECK_EQ(mxh_channel_write_take(p, c0, zeros, MXH_TRANSIT_MAX + 1, 0, 64,
-                                    &t), MXH_ERR_OUT_OF_RANGE);
-    CHECK_EQ(mxh_channel_write_take(p, c0, zeros, 1, 65, 64, &t),
-             MXH_ERR_OUT_OF_RANGE);
-    /* Then the handles, in order. */
-    uint64_t w1[] = {a, c0, 0};
-    CHECK_EQ(mxh_channel_write_take(p, c0, w1, 3, 0, 64, &t),
-             MXH_ERR_NOT_SUPPORTED);
-    uint64_t w2[] = {a, notr, c0};
-    CHECK_EQ(mxh_channel_write_take(p, c0, w2, 3, 0, 64, &t),
-             MXH_ERR_ACCESS_DENIED);
-    uint64_t w3[] = {a, b, a};
-    CHECK_EQ(mxh_channel_write_take(p, c0, w3, 3, 0, 64, &t),
-             MXH_ERR_INVALID_ARGS);
-    uint64_t w4[] = {a, a, 5};
-    CHECK_EQ(mxh_channel_write_take(p, c0, w4, 3, 64, 64, &t),
-             MXH_ERR_BAD_HANDLE);
-    CHECK(valid(p, a) && valid(p, b) && valid(p, c0) && valid(p, notr));
-    STATS_EQ(k, &e);
-
-    /* Success: returns the peer's koid; the peer end itself may travel. */
-    uint64_t w5[] = {a, c1};
-    int64_t r = mxh_channel_write_take(p, c0, w5, 2, 64, 64, &t);
-    CHECK_EQ(r, (int64_t)ck[1]);
-    CHECK(t != NULL);
-    CHECK_EQ(mxh_transit_count(t), 2);
-    CHECK(!valid(p, a) && !valid(p, c1));
-    e.in_transit_handles += 2;
-    STATS_EQ(k, &e);
-    /* No handles at all is a valid message too. */
-    mxh_transit_t *t0 = (mxh_transit_t *)hs;   /* any non-NULL */
-    CHECK_EQ(mxh_channel_write_take(p, c0, NULL, 0, 3, 64, &t0), (int64_t)ck[1]);
-    CHECK(t0 == NULL);
-    /* Bind into q, then close the peer there: PEER_CLOSED for writers. */
-    uint32_t out[2];
-    OK(mxh_transit_bind(q, t, out));
-    e.in_transit_handles -= 2;
-    CHECK_EQ(info(q, out[1]).koid, ck[1]);
-    CHECK_EQ(mxh_handle_close(q, out[1]), (int64_t)ck[1]);
-    e.live_handles--;
-    e.live_objects[MXH_STATS_CHANNEL]--;
-    e.destroyed_objects++;
-    STATS_EQ(k, &e);
-    hs[0] = b;
-    CHECK_EQ(mxh_channel_write_take(p, c0, hs, 1, 0, 64, &t),
-             MXH_ERR_PEER_CLOSED);
-    uint64_t w6[] = {b, 9};
-    CHECK_EQ(mxh_channel_write_take(p, c0, w6, 2, 0, 64, &t),
-             MXH_ERR_BAD_HANDLE);
-    CHECK(valid(p, b));
-    STATS_EQ(k, &e);
-
     drop_proc(p);
     drop_proc(q);
     mxh_kernel_release(k);
@@ -1362,9 +1430,7 @@ static void test_move(void) {
     CHECK_EQ(mxh_proc_handle_count(q), 2);
 
     /* Dead destination: BAD_STATE, the handle stays with src. */
-    mxh_notes_t n = {0};
-    CHECK_EQ(mxh_proc_kill(p, &n), 0);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_proc_kill(p), 0);
     CHECK_EQ(mxh_handle_move(q, (uint64_t)v2, p), MXH_ERR_BAD_STATE);
     CHECK(valid(q, (uint64_t)v2));
     /* Dead source: BAD_STATE. */
@@ -1386,13 +1452,12 @@ static void test_kill(void) {
     OK(mxh_handle_move(q, (uint64_t)OK(mxh_handle_duplicate(
                               q, shared, MXH_RIGHT_SAME_RIGHTS)), p));
     mxh_koid_t mk;
-    managed(k, p, MXH_OBJ_PORT, &mk, &e);
+    obj_handle(k, p, MXH_OBJ_PORT, &mk, &e);
     uint32_t pr[2];
     mxh_koid_t pk[2];
-    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, MXH_OBJ_F_MANAGED,
-                               CH_RIGHTS, pr, pk));
+    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, pr, pk));
     uint32_t ep[2];
-    OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, 0, EV_RIGHTS, ep, NULL));
+    OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, ep, NULL));
     uint64_t ep1 = (uint64_t)OK(mxh_handle_move(p, ep[1], q));
     /* q holds a handle to p's process object, p one to q's. */
     uint64_t qp = (uint64_t)OK(mxh_handle_create(
@@ -1405,6 +1470,24 @@ static void test_kill(void) {
     STATS_EQ(k, &e);
     CHECK_EQ(mxh_proc_handle_count(p), 8);
 
+    /* A channel between p and q with a message queued each way: p's end
+     * holds an event q sent, q's end an event p sent. */
+    uint32_t xc[2];
+    mxh_koid_t xk[2];
+    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, xc, xk));
+    uint64_t xq = (uint64_t)OK(mxh_handle_move(p, xc[1], q));
+    uint64_t to_q = ev(p, EV_RIGHTS, &e), to_p = ev(q, EV_RIGHTS, &e);
+    mxh_koid_t to_q_koid = info(p, to_q).koid;
+    OK(mxh_channel_write(p, xc[0], "pq", 2, &to_q, 1));
+    OK(mxh_channel_write(q, xq, "qp", 2, &to_p, 1));
+    e.live_handles += 2;
+    e.in_transit_handles += 2;
+    e.live_objects[MXH_STATS_CHANNEL] += 2;
+    STATS_EQ(k, &e);
+    CHECK_EQ(mxh_proc_handle_count(p), 9);
+    CHECK_EQ(info(q, xq).signals,
+             MXH_SIGNAL_CHANNEL_READABLE | MXH_SIGNAL_CHANNEL_WRITABLE);
+
     mxh_transit_t *held = NULL;
     uint64_t one = (uint64_t)OK(mxh_object_create_handle(q, MXH_OBJ_EVENT,
                                                          EV_RIGHTS));
@@ -1412,39 +1495,53 @@ static void test_kill(void) {
     e.live_handles++;
     e.in_transit_handles++;
     e.live_objects[MXH_STATS_EVENT]++;
+    STATS_EQ(k, &e);
 
-    mxh_notes_t n;
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_proc_kill(p, &n), 8);
-    /* Notes: the port, both channel ends, q's process object. */
-    CHECK_EQ(n.count, 4);
-    int seen = 0;
-    for (size_t i = 0; i < n.count; i++) {
-        seen |= (n.koids[i] == mk) << 0;
-        seen |= (n.koids[i] == pk[0]) << 1;
-        seen |= (n.koids[i] == pk[1]) << 2;
-        seen |= (n.koids[i] == mxh_object_koid(mxh_proc_object(q))) << 3;
-    }
-    CHECK_EQ(seen, 15);
-    mxh_notes_release(&n);
-    e.live_handles -= 8;
-    e.live_objects[MXH_STATS_EVENT]--;       /* a's object */
+    CHECK_EQ(mxh_proc_kill(p), 9);
+    /* Gone: a's object, the port, both ends of pr, event pair end 0, p's
+     * end of xc and the event q had queued there. */
+    e.live_handles -= 9 + 1;
+    e.in_transit_handles -= 1;
+    e.live_objects[MXH_STATS_EVENT] -= 2;    /* a's object, to_p */
     e.live_objects[MXH_STATS_PORT]--;
-    e.live_objects[MXH_STATS_CHANNEL] -= 2;
+    e.live_objects[MXH_STATS_CHANNEL] -= 3;
     e.live_objects[MXH_STATS_EVENTPAIR]--;   /* end 0 */
-    e.destroyed_objects += 5;
+    e.destroyed_objects += 7;
     STATS_EQ(k, &e);
     CHECK_EQ(mxh_proc_is_dead(p), 1);
     CHECK_EQ(mxh_proc_handle_count(p), 0);
     CHECK(info(q, ep1).signals & MXH_SIGNAL_EPAIR_PEER_CLOSED);
     CHECK(valid(q, shared));
     CHECK_EQ(handle_count(q, shared), 1);
+    /* q's process object lost p's handle to it. */
+    CHECK_EQ(mxh_object_handle_count(mxh_proc_object(q)), 0);
+    CHECK_EQ(mxh_proc_is_dead(q), 0);
+    /* q's end of xc: peer closed, the message p sent still readable. */
+    CHECK_EQ(info(q, xq).signals,
+             MXH_SIGNAL_CHANNEL_READABLE | MXH_SIGNAL_CHANNEL_PEER_CLOSED);
+    char buf[4];
+    uint32_t got[1];
+    uint64_t actual[3];
+    CHECK_EQ(mxh_channel_read(q, xq, 0, sizeof buf, 1, buf, got, actual),
+             (1ll << 32) | 2);
+    CHECK(memcmp(buf, "pq", 2) == 0);
+    CHECK_EQ(info(q, got[0]).koid, to_q_koid);
+    e.in_transit_handles--;
+    STATS_EQ(k, &e);
+    CHECK_EQ(mxh_channel_read(q, xq, 0, sizeof buf, 1, buf, got, actual),
+             MXH_ERR_PEER_CLOSED);
+    CHECK_EQ(mxh_channel_write(q, xq, "x", 1, NULL, 0), MXH_ERR_PEER_CLOSED);
+    OK(mxh_handle_close(q, xq));
+    OK(mxh_handle_close(q, got[0]));
+    e.live_handles -= 2;
+    e.live_objects[MXH_STATS_CHANNEL]--;
+    e.live_objects[MXH_STATS_EVENT]--;
+    e.destroyed_objects += 2;
+    STATS_EQ(k, &e);
 
     /* Second kill; every call of a dead process. */
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_proc_kill(p, &n), MXH_ERR_BAD_STATE);
-    mxh_notes_release(&n);
-    mxh_obj_t *o = mxh_object_create(k, MXH_OBJ_EVENT, 0, 0);
+    CHECK_EQ(mxh_proc_kill(p), MXH_ERR_BAD_STATE);
+    mxh_obj_t *o = mxh_object_create(k, MXH_OBJ_EVENT, 0);
     CHECK(o);
     mxh_obj_t *g = NULL;
     mxh_handle_info_t hi;
@@ -1454,13 +1551,13 @@ static void test_kill(void) {
     CHECK_EQ(mxh_handle_create(p, o, EV_RIGHTS), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_object_create_handle(p, MXH_OBJ_EVENT, EV_RIGHTS),
              MXH_ERR_BAD_STATE);
-    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, 0, EV_RIGHTS,
+    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS,
+                                     vals, NULL), MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS,
                                      vals, NULL), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_handle_close(p, 1), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_handle_close(p, 0), MXH_ERR_BAD_STATE);
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_handle_close_many(p, hs, 1, &n), MXH_ERR_BAD_STATE);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_handle_close_many(p, hs, 1), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_handle_duplicate(p, 1, 0), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_handle_replace(p, 1, 0), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_handle_get(p, 1, 0, 0, &g), MXH_ERR_BAD_STATE);
@@ -1472,12 +1569,19 @@ static void test_kill(void) {
     CHECK(over);
     CHECK_EQ(mxh_transit_take(p, over, MXH_TRANSIT_MAX + 1, NULL, &t),
              MXH_ERR_BAD_STATE);
-    CHECK_EQ(mxh_channel_write_take(p, 1, over, MXH_TRANSIT_MAX + 1, 0, 10,
-                                    &t), MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_channel_write(p, 1, NULL, 0, over, MXH_TRANSIT_MAX + 1),
+             MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_channel_write(p, 1, NULL, MXH_CHANNEL_MAX_BYTES + 1, NULL,
+                               0), MXH_ERR_BAD_STATE);
     free(over);
     CHECK_EQ(mxh_object_create_handle(p, MXH_OBJ_PORT, 0), MXH_ERR_BAD_STATE);
-    CHECK_EQ(mxh_channel_write_take(p, 1, hs, 1, 0, 10, &t),
+    CHECK_EQ(mxh_channel_write(p, 1, "x", 1, hs, 1), MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_channel_read(p, 1, 0, sizeof buf, 1, buf, got, actual),
              MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_channel_read(p, 1, 77, sizeof buf, 1, buf, got, actual),
+             MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_channel_call(p, 1, "abcd", 4, hs, 1, 0, sizeof buf, 1, buf,
+                              got, actual), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_object_signal(p, 1, 0, 0, 0), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_handle_move(p, 1, q), MXH_ERR_BAD_STATE);
     CHECK_EQ(mxh_transit_bind(p, held, vals), MXH_ERR_BAD_STATE);
@@ -1491,18 +1595,18 @@ static void test_kill(void) {
     e.in_transit_handles--;
     STATS_EQ(k, &e);
 
-    /* q's handle to dead p: closing it reports p (managed). */
-    CHECK_EQ(mxh_handle_close(q, qp), (int64_t)mxh_object_koid(mxh_proc_object(p)));
+    /* q's handle to dead p: closing it leaves p to its creator's
+     * reference. */
+    CHECK_EQ(mxh_handle_close(q, qp), MXH_OK);
     e.live_handles--;
+    STATS_EQ(k, &e);
+    CHECK_EQ(mxh_object_destroyed(mxh_proc_object(p)), 0);
     drop_proc(p);
     e.live_objects[MXH_STATS_PROCESS]--;
     e.destroyed_objects++;
     STATS_EQ(k, &e);
 
-    memset(&n, 0xa5, sizeof n);
-    CHECK_EQ(mxh_proc_kill(q, &n), 3);
-    CHECK_EQ(n.count, 0);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_proc_kill(q), 3);
     e.live_handles -= 3;
     e.live_objects[MXH_STATS_EVENT] -= 2;
     e.live_objects[MXH_STATS_EVENTPAIR]--;
@@ -1564,12 +1668,99 @@ static void test_proc_handles(void) {
     mxh_kernel_release(k);
 }
 
+/* ---- cascades through processes ------------------------------------------------ */
+
+typedef struct {
+    mxh_proc_t *p;
+    int64_t rc;
+} kill_arg;
+
+static void *kill_thread(void *arg) {
+    kill_arg *a = arg;
+    a->rc = mxh_proc_kill(a->p);
+    return NULL;
+}
+
+/* mxh_proc_kill(p) on a thread with a 256 KiB stack: a cascade that
+ * recursed would overflow it. */
+static int64_t kill_on_small_stack(mxh_proc_t *p) {
+    pthread_attr_t attr;
+    CHECK(pthread_attr_init(&attr) == 0);
+    CHECK(pthread_attr_setstacksize(&attr, 256 * 1024) == 0);
+    kill_arg a = {p, 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, &attr, kill_thread, &a) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    pthread_attr_destroy(&attr);
+    return a.rc;
+}
+
+/* Processes whose only reference is a handle in another process die with
+ * it, as deep as the chain goes: P0 -> P1 -> ... directly, and alternating
+ * with channels (P_i holds a reader whose queue holds P_i+1's handle). */
+static void test_proc_chain(void) {
+    enum { N = 100000 };
+    mxh_kernel_t *k = new_kernel(0);
+    mxh_stats_t e = {0};
+    mxh_proc_t *p0 = new_proc(k, 600, &e);
+    mxh_proc_t *prev = p0;
+    for (int i = 1; i <= N; i++) {
+        mxh_proc_t *q = new_proc(k, 600 + (uint64_t)i, &e);
+        OK(mxh_handle_create(prev, mxh_proc_object(q),
+                             mxh_default_rights(MXH_OBJ_PROCESS)));
+        e.live_handles++;
+        ev(q, EV_RIGHTS, &e);   /* something for q's teardown to close */
+        mxh_object_release(mxh_proc_object(q));
+        prev = q;
+    }
+    STATS_EQ(k, &e);
+    CHECK_EQ(kill_on_small_stack(p0), 1);
+    e.live_handles = 0;
+    e.live_objects[MXH_STATS_EVENT] = 0;
+    e.live_objects[MXH_STATS_PROCESS] = 1;
+    e.destroyed_objects += 2 * N;
+    STATS_EQ(k, &e);
+    drop_proc(p0);
+    e.live_objects[MXH_STATS_PROCESS] = 0;
+    e.destroyed_objects++;
+    STATS_EQ(k, &e);
+
+    /* Alternating with channels. */
+    p0 = new_proc(k, 700, &e);
+    prev = p0;
+    for (int i = 1; i <= N / 10; i++) {
+        mxh_proc_t *q = new_proc(k, 700 + (uint64_t)i, &e);
+        uint32_t c[2];
+        OK(mxh_pair_create_handles(prev, MXH_OBJ_CHANNEL, CH_RIGHTS, c, NULL));
+        uint64_t qh = (uint64_t)OK(mxh_handle_create(
+            prev, mxh_proc_object(q), mxh_default_rights(MXH_OBJ_PROCESS)));
+        OK(mxh_channel_write(prev, c[1], "p", 1, &qh, 1));
+        OK(mxh_handle_close(prev, c[1]));
+        mxh_object_release(mxh_proc_object(q));
+        e.live_handles += 2;
+        e.in_transit_handles++;
+        e.live_objects[MXH_STATS_CHANNEL]++;
+        e.destroyed_objects++;   /* c[1] */
+        prev = q;
+    }
+    STATS_EQ(k, &e);
+    CHECK_EQ(kill_on_small_stack(p0), 1);
+    e.live_handles = 0;
+    e.in_transit_handles = 0;
+    e.live_objects[MXH_STATS_CHANNEL] = 0;
+    e.live_objects[MXH_STATS_PROCESS] = 1;
+    e.destroyed_objects += 2 * (N / 10);
+    STATS_EQ(k, &e);
+    drop_proc(p0);
+    mxh_kernel_release(k);
+}
+
 /* ---- pins, get, growth ---------------------------------------------------- */
 
 static void test_pin(void) {
     mxh_kernel_t *k = new_kernel(0);
     mxh_stats_t e = {0};
-    mxh_obj_t *o = mxh_object_create(k, MXH_OBJ_PORT, 0, 5);
+    mxh_obj_t *o = mxh_object_create(k, MXH_OBJ_PORT, 5);
     CHECK(o);
     mxh_koid_t koid = mxh_object_koid(o);
     mxh_object_pin(o);
@@ -1590,9 +1781,7 @@ static void test_pin(void) {
     mxh_obj_t *po = mxh_proc_object(p);
     ev(p, EV_RIGHTS, &e);
     mxh_object_pin(po);
-    mxh_notes_t n = {0};
-    CHECK_EQ(mxh_proc_kill(p, &n), 1);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_proc_kill(p), 1);
     mxh_object_release(po);
     e.live_handles = 0;
     e.live_objects[MXH_STATS_EVENT] = 0;
@@ -1606,7 +1795,7 @@ static void test_pin(void) {
     CHECK_EQ(mxh_handle_close(p, 1), MXH_ERR_BAD_STATE);
 
     /* Pins outlive the kernel's release too. */
-    mxh_obj_t *last = mxh_object_create(k, MXH_OBJ_EVENT, 0, 0);
+    mxh_obj_t *last = mxh_object_create(k, MXH_OBJ_EVENT, 0);
     CHECK(last);
     mxh_object_pin(last);
     mxh_object_release(last);
@@ -1711,9 +1900,7 @@ static void test_growth(void) {
         CHECK(valid(p, hs[i]));
     for (int i = 0; i < N; i += 2)
         CHECK(!valid(p, hs[i]));
-    mxh_notes_t n = {0};
-    CHECK_EQ(mxh_proc_kill(p, &n), N / 2);
-    mxh_notes_release(&n);
+    CHECK_EQ(mxh_proc_kill(p), N / 2);
     free(hs);
     e.live_handles = 1;
     e.live_objects[MXH_STATS_EVENT] = 1;
@@ -1731,9 +1918,8 @@ static void test_teardown(void) {
     mxh_proc_t *p = new_proc(k, 26, NULL);
     mxh_proc_t *q = new_proc(k, 27, NULL);
     uint32_t c[2];
-    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, MXH_OBJ_F_MANAGED,
-                               CH_RIGHTS, c, NULL));
-    OK(mxh_pair_create_handles(q, MXH_OBJ_EVENT_PAIR, 0, EV_RIGHTS, c, NULL));
+    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, c, NULL));
+    OK(mxh_pair_create_handles(q, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, c, NULL));
     for (int i = 0; i < 5000; i++)
         OK(mxh_object_create_handle(p, MXH_OBJ_EVENT, EV_RIGHTS));
     OK(mxh_handle_create(p, mxh_proc_object(p), EV_RIGHTS));   /* a cycle */
@@ -1742,16 +1928,27 @@ static void test_teardown(void) {
                                                        EV_RIGHTS));
     mxh_transit_t *t = NULL;
     OK(mxh_transit_take(q, &x, 1, NULL, &t));
-    mxh_obj_t *kept = mxh_object_create(k, MXH_OBJ_EVENT, 0, 0);
+    mxh_obj_t *kept = mxh_object_create(k, MXH_OBJ_EVENT, 0);
     CHECK(kept);
+    /* A message with a handle queued in p's channel. */
+    uint32_t d[2];
+    OK(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, d, NULL));
+    uint64_t y = (uint64_t)OK(mxh_object_create_handle(p, MXH_OBJ_EVENT,
+                                                       EV_RIGHTS));
+    OK(mxh_channel_write(p, d[0], "y", 1, &y, 1));
+    /* A cycle only collection can reclaim: a0 and b0 sit in each other's
+     * queues; the kernel's release must not leak them. */
+    uint32_t ca[2], cb[2];
+    OK(mxh_pair_create_handles(q, MXH_OBJ_CHANNEL, CH_RIGHTS, ca, NULL));
+    OK(mxh_pair_create_handles(q, MXH_OBJ_CHANNEL, CH_RIGHTS, cb, NULL));
+    uint64_t b0 = cb[0], a0 = ca[0];
+    OK(mxh_channel_write(q, ca[1], NULL, 0, &b0, 1));
+    OK(mxh_channel_write(q, cb[1], NULL, 0, &a0, 1));
     mxh_kernel_release(k);
     CHECK_EQ(mxh_proc_is_dead(q), 1);
     mxh_object_release(mxh_proc_object(q));
     CHECK_EQ(mxh_proc_is_dead(p), 1);
-    mxh_notes_t n;
-    memset(&n, 0xa5, sizeof n);
-    mxh_transit_close(t, &n);
-    mxh_notes_release(&n);
+    mxh_transit_close(t);
     mxh_object_release(kept);
     mxh_object_release(mxh_proc_object(p));
 }
@@ -1762,13 +1959,15 @@ int main(void) {
         {"defaults", test_defaults},     {"proc_create", test_proc_create},
         {"rights", test_rights},         {"bad_values", test_bad_values},
         {"stale", test_stale},           {"determinism", test_determinism},
-        {"close_many", test_close_many}, {"managed", test_managed},
+        {"close_many", test_close_many}, {"refs", test_refs},
         {"eventpair", test_eventpair},   {"channel", test_channel},
         {"signal", test_signal},         {"max_handles", test_max_handles},
-        {"transit", test_transit},       {"write_take", test_write_take},
+        {"quota", test_quota},
+        {"transit", test_transit},
         {"move", test_move},             {"kill", test_kill},
         {"proc_handles", test_proc_handles}, {"pin", test_pin},
         {"get", test_get},               {"growth", test_growth},
+        {"proc_chain", test_proc_chain},
         {"teardown", test_teardown},
     };
     size_t n = sizeof tests / sizeof tests[0];

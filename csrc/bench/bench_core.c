@@ -4,7 +4,11 @@
  *   bench_core          a table for people
  *   bench_core --json   one JSON object (read by the Python bench)
  *
- * Every figure is the best of several repeats (CLOCK_MONOTONIC).
+ * Every figure is the best of several repeats (CLOCK_MONOTONIC): the
+ * handle syscalls, transit, dup+close throughput with 1 and 2 threads (in
+ * their own processes and in one shared process), process teardown,
+ * channel write+read round trips with 0/1/4/64 handles and the close of a
+ * nest of channels 10k/100k/1M deep (ns per level: the reaper is linear).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -45,11 +49,8 @@ static mxh_proc_t *proc(mxh_kernel_t *k, uint64_t secret) {
 }
 
 static void drop(mxh_proc_t *p) {
-    mxh_notes_t n;
-    if (!mxh_proc_is_dead(p)) {
-        mxh_proc_kill(p, &n);
-        mxh_notes_release(&n);
-    }
+    if (!mxh_proc_is_dead(p))
+        mxh_proc_kill(p);
     mxh_object_release(mxh_proc_object(p));
 }
 
@@ -146,6 +147,80 @@ static double bench_transit4(void) {
     return best;
 }
 
+/* ---- channels ------------------------------------------------------------------- */
+
+#define CH_RIGHTS (MXH_RIGHT_TRANSFER | MXH_RIGHT_READ | MXH_RIGHT_WRITE)
+
+/* One write of a 16-byte message carrying `nh` handles through one end
+ * and one read of it at the other (same process): ns per round trip. */
+static double bench_channel_rt(size_t nh) {
+    mxh_kernel_t *k = mxh_kernel_create(0);
+    mxh_proc_t *p = proc(k, 30);
+    uint32_t c[2];
+    ok(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, c, NULL),
+       "pair");
+    uint64_t hs[64];
+    uint32_t out[64];
+    for (size_t i = 0; i < nh; i++)
+        hs[i] = (uint64_t)ok(mxh_object_create_handle(p, MXH_OBJ_EVENT,
+                                                      EV_RIGHTS), "create");
+    unsigned char msg[16] = "0123456789abcde", buf[16];
+    uint64_t actual[3];
+    long iters = nh >= 64 ? 100000 : 1000000;
+    double best = 1e300;
+    for (int r = 0; r < REPEATS + 1; r++) {   /* the first warms up */
+        double t0 = now_ns();
+        for (long i = 0; i < iters; i++) {
+            ok(mxh_channel_write(p, c[0], msg, sizeof msg, hs, nh), "write");
+            ok(mxh_channel_read(p, c[1], 0, sizeof buf, 64, buf, out, actual),
+               "read");
+            for (size_t j = 0; j < nh; j++)
+                hs[j] = out[j];
+        }
+        double t = (now_ns() - t0) / (double)iters;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    drop(p);
+    mxh_kernel_release(k);
+    return best;
+}
+
+/* A nest `depth` channels deep (level i's two ends travel in level i+1's
+ * queue), then one close of the outer reading end: ns per level. */
+static double bench_nest_close(long depth) {
+    int reps = depth >= 1000000 ? 2 : REPEATS;
+    double best = 1e300;
+    for (int r = 0; r < reps; r++) {
+        mxh_kernel_t *k = mxh_kernel_create(0);
+        mxh_proc_t *p = proc(k, 31);
+        uint32_t cur[2];
+        ok(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, cur, NULL),
+           "pair");
+        for (long i = 1; i < depth; i++) {
+            uint32_t nxt[2];
+            ok(mxh_pair_create_handles(p, MXH_OBJ_CHANNEL, CH_RIGHTS, nxt,
+                                       NULL), "pair");
+            uint64_t both[2] = {cur[0], cur[1]};
+            ok(mxh_channel_write(p, nxt[0], "n", 1, both, 2), "write");
+            cur[0] = nxt[0];
+            cur[1] = nxt[1];
+        }
+        double t0 = now_ns();
+        ok(mxh_handle_close(p, cur[1]), "close");
+        double t = (now_ns() - t0) / (double)depth;
+        mxh_stats_t s;
+        mxh_kernel_stats(k, &s);
+        if (s.live_objects[MXH_STATS_CHANNEL] != 1)
+            die("nest close left channels", (int64_t)s.live_objects[MXH_STATS_CHANNEL]);
+        if (t < best)
+            best = t;
+        drop(p);
+        mxh_kernel_release(k);
+    }
+    return best;
+}
+
 /* ---- threads ------------------------------------------------------------------ */
 
 typedef struct {
@@ -222,13 +297,11 @@ static double bench_kill(long n) {
             else
                 ok(mxh_handle_duplicate(p, h, MXH_RIGHT_SAME_RIGHTS), "dup");
         }
-        mxh_notes_t notes;
         double t0 = now_ns();
-        int64_t closed = mxh_proc_kill(p, &notes);
+        int64_t closed = mxh_proc_kill(p);
         double t = (now_ns() - t0) / (double)n;
         if (closed != n)
             die("mxh_proc_kill count", closed);
-        mxh_notes_release(&notes);
         if (t < best)
             best = t;
         mxh_object_release(mxh_proc_object(p));
@@ -248,6 +321,10 @@ int main(int argc, char **argv) {
     double k1k = bench_kill(1000);
     double k100k = bench_kill(100000);
     double k1m = bench_kill(1000000);
+    double rt0 = bench_channel_rt(0), rt1 = bench_channel_rt(1);
+    double rt4 = bench_channel_rt(4), rt64 = bench_channel_rt(64);
+    double n10k = bench_nest_close(10000), n100k = bench_nest_close(100000);
+    double n1m = bench_nest_close(1000000);
     if (json) {
         printf("{\"dup_close_ns\": %.2f, \"create_close_ns\": %.2f, "
                "\"transit4_take_bind_ns\": %.2f, "
@@ -258,8 +335,14 @@ int main(int argc, char **argv) {
                "\"ratio_2t_same_over_1t\": %.3f, "
                "\"kill_ns_per_handle_1k\": %.2f, "
                "\"kill_ns_per_handle_100k\": %.2f, "
-               "\"kill_ns_per_handle_1m\": %.2f}\n",
-               dc, cc, tr, t1, t2, t2s, t2 / t1, t2s / t1, k1k, k100k, k1m);
+               "\"kill_ns_per_handle_1m\": %.2f, "
+               "\"channel_rt_ns_0h\": %.2f, \"channel_rt_ns_1h\": %.2f, "
+               "\"channel_rt_ns_4h\": %.2f, \"channel_rt_ns_64h\": %.2f, "
+               "\"nest_close_ns_per_level_10k\": %.2f, "
+               "\"nest_close_ns_per_level_100k\": %.2f, "
+               "\"nest_close_ns_per_level_1m\": %.2f}\n",
+               dc, cc, tr, t1, t2, t2s, t2 / t1, t2s / t1, k1k, k100k, k1m,
+               rt0, rt1, rt4, rt64, n10k, n100k, n1m);
         return 0;
     }
     printf("bench_core (best of %d, ns per op)\n", REPEATS);
@@ -274,5 +357,13 @@ int main(int argc, char **argv) {
     printf("  proc_kill teardown, 1,000 handles  %8.2f ns/handle\n", k1k);
     printf("  proc_kill teardown, 100,000        %8.2f ns/handle\n", k100k);
     printf("  proc_kill teardown, 1,000,000      %8.2f ns/handle\n", k1m);
+    printf("  channel write+read, 0 handles      %8.2f ns\n", rt0);
+    printf("  channel write+read, 1 handle       %8.2f ns\n", rt1);
+    printf("  channel write+read, 4 handles      %8.2f ns\n", rt4);
+    printf("  channel write+read, 64 handles     %8.2f ns\n", rt64);
+    printf("  close of a nest, 10,000 deep       %8.2f ns/level\n", n10k);
+    printf("  close of a nest, 100,000 deep      %8.2f ns/level\n", n100k);
+    printf("  close of a nest, 1,000,000 deep    %8.2f ns/level"
+           "  (x%.2f the 10k figure per level)\n", n1m, n1m / n10k);
     return 0;
 }

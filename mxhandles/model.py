@@ -16,18 +16,29 @@ Layout
     Owns everything: the koid counter, the live objects by koid, the handle
     and object counters behind ``stats()``, one ``threading.RLock`` that
     every syscall holds for its whole run, and the reference-count machinery
-    (``_bind``, ``_drop_handle``, ``_release``, ``_destroy``).
+    (``_bind``, ``_drop_handle``, ``_release``, ``_destroy``), and the
+    inspection calls ``stats()``, ``snapshot()`` and ``collect()``.
 ``ModelObject`` and one subclass per object type
     An object is its koid, its signal word, its handle count and its
     reference count (handles plus references the kernel holds).  Per-type
     behaviour is in class attributes (``type``, ``stats_key``,
     ``user_signals``) and two hooks: ``on_zero_handles`` (SPEC §5 rule 2)
-    and ``on_destroy`` (rule 3).  Event pair ends share ``ModelPeered``
-    with the channel endpoints to come.
+    and ``on_destroy`` (rule 3).  Event pair ends and channel endpoints
+    share ``ModelPeered``.
+``ModelChannel``
+    A channel endpoint: its queue of ``_Message`` (bytes plus handles in
+    transit, owned by the kernel) and the ``_Call`` s waiting on it for a
+    reply.  Writing moves the handles out of the writer's table into a
+    message that goes to the peer's queue (or straight to a call waiting
+    there for its txid); reading binds them into the reader's table.
+    Destroying an endpoint hands its queued handles back to the kernel,
+    which closes them iteratively.  Calls block on ``ModelKernel._cond``,
+    a ``threading.Condition`` on the kernel lock.
 ``ModelProcess``
     Both the process *object* and its syscall surface (the methods named
     ``mx_*``).  Its handle table is a plain dict ``value -> (object,
-    rights)``: a handle is that 2-tuple, owned by the table that holds it.
+    rights)``: a handle is that 2-tuple, owned by the table that holds it
+    (or by the kernel while it sits in a channel message).
 
 Argument handling follows SPEC §3 and is the same for every syscall:
 arguments are converted to ints first (``TypeError`` for anything that is
@@ -43,9 +54,18 @@ from __future__ import annotations
 import operator
 import random
 import threading
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+import time
+from collections import deque
+from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 from .constants import (
+    CHANNEL_MAX_MSG_BYTES,
+    CHANNEL_MAX_MSG_HANDLES,
+    CHANNEL_PEER_CLOSED,
+    CHANNEL_READ_MAY_DISCARD,
+    CHANNEL_READABLE,
+    CHANNEL_WRITABLE,
+    DEFAULT_CHANNEL_RIGHTS,
     DEFAULT_EVENT_RIGHTS,
     DEFAULT_EVENTPAIR_RIGHTS,
     EPAIR_PEER_CLOSED,
@@ -65,9 +85,12 @@ from .constants import (
     RIGHT_ENUMERATE,
     RIGHT_READ,
     RIGHT_SAME_RIGHTS,
+    RIGHT_TRANSFER,
     RIGHT_WRITE,
     STATS_KEYS,
+    TIME_INFINITE,
     U32_MAX,
+    U64_MAX,
     USER_SIGNAL_ALL,
     DEFAULT_JOB_RIGHTS,
     ObjType,
@@ -76,11 +99,17 @@ from .errors import (
     ERR_ACCESS_DENIED,
     ERR_BAD_HANDLE,
     ERR_BAD_STATE,
+    ERR_BUFFER_TOO_SMALL,
+    ERR_CALL_FAILED,
+    ERR_CANCELED,
     ERR_INVALID_ARGS,
     ERR_NO_RESOURCES,
     ERR_NOT_FOUND,
     ERR_NOT_SUPPORTED,
+    ERR_OUT_OF_RANGE,
     ERR_PEER_CLOSED,
+    ERR_SHOULD_WAIT,
+    ERR_TIMED_OUT,
     ERR_WRONG_TYPE,
     MxError,
 )
@@ -92,6 +121,7 @@ __all__ = [
     "ModelPeered",
     "ModelEvent",
     "ModelEventPair",
+    "ModelChannel",
     "ModelJob",
     "ModelProcess",
     "ModelThread",
@@ -106,8 +136,14 @@ Handle = Tuple["ModelObject", int]
 _DUP = int(RIGHT_DUPLICATE)
 _WRITE = int(RIGHT_WRITE)
 _SAME = int(RIGHT_SAME_RIGHTS)
+_READ = int(RIGHT_READ)
+_TRANSFER = int(RIGHT_TRANSFER)
 _EVENT_RIGHTS = int(DEFAULT_EVENT_RIGHTS)
 _EPAIR_RIGHTS = int(DEFAULT_EVENTPAIR_RIGHTS)
+_CHANNEL_RIGHTS = int(DEFAULT_CHANNEL_RIGHTS)
+_MAX_BYTES = int(CHANNEL_MAX_MSG_BYTES)
+_MAX_HANDLES = int(CHANNEL_MAX_MSG_HANDLES)
+_MAY_DISCARD = int(CHANNEL_READ_MAY_DISCARD)
 
 #: Handle values are a per-process counter sent through a keyed bijection
 #: modulo the prime _P = 2**31 - 1 (see ModelProcess).
@@ -135,6 +171,45 @@ def _int(value: Any) -> int:
     except Exception as exc:
         raise TypeError("%s.__index__ failed: %r"
                         % (type(value).__name__, exc)) from exc
+
+
+def _data_arg(data: Any, syscall: str) -> bytes:
+    """A message's bytes: any bytes-like object (``TypeError`` otherwise,
+    a str included), copied so that later changes to the caller's buffer
+    do not reach the message."""
+    if type(data) is bytes:
+        return data
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError("%s: data must be a bytes-like object, not %s"
+                        % (syscall, type(data).__name__)) from None
+    return view.tobytes()
+
+
+def _values_arg(values: Any, syscall: str) -> List[int]:
+    """A sequence of handle values as a list of ints (``TypeError`` for a
+    str or bytes-like object, a non-iterable or a non-int item)."""
+    if isinstance(values, (str, bytes, bytearray, memoryview)):
+        raise TypeError("%s: expected a sequence of handle values, not %s"
+                        % (syscall, type(values).__name__))
+    try:
+        items = list(values)
+    except TypeError:
+        raise TypeError("%s: expected a sequence of handle values, not %s"
+                        % (syscall, type(values).__name__)) from None
+    return [v if type(v) is int else _int(v) for v in items]
+
+
+def _limit_arg(value: Any) -> Optional[int]:
+    """``max_bytes`` / ``max_handles``: None (no limit) or an int."""
+    return None if value is None else _int(value)
+
+
+def _txid(data: bytes) -> int:
+    """The transaction id of a message: its first four bytes as a
+    little-endian u32, 0 if it is shorter."""
+    return int.from_bytes(data[:4], "little") if len(data) >= 4 else 0
 
 
 # ---------------------------------------------------------------------------
@@ -255,6 +330,73 @@ class ModelEventPair(ModelPeered):
         kernel._change_signals(self, 0, EPAIR_PEER_CLOSED)
 
 
+class _Message:
+    """A channel message: its bytes, its handles in transit (``(object,
+    rights)`` pairs, owned by the kernel) and its txid."""
+
+    __slots__ = ("data", "handles", "txid")
+
+    def __init__(self, data: bytes, handles: List[Handle]) -> None:
+        self.data = data
+        self.handles = handles
+        self.txid = _txid(data)
+
+
+class _Call:
+    """One ``mx_channel_call`` waiting for its reply on ``endpoint``.
+
+    ``proc`` and ``value`` name the caller's handle (closing, replacing or
+    transferring that value cancels the call).  ``status`` is None while
+    waiting, then 0 (``reply`` holds the message) or an error status."""
+
+    __slots__ = ("proc", "value", "endpoint", "txid", "reply", "status")
+
+    def __init__(self, proc: "ModelProcess", value: int,
+                 endpoint: "ModelChannel", txid: int) -> None:
+        self.proc = proc
+        self.value = value
+        self.endpoint = endpoint
+        self.txid = txid
+        self.reply: Optional[_Message] = None
+        self.status: Optional[int] = None
+
+
+class ModelChannel(ModelPeered):
+    """One channel endpoint (``mx_channel_create``).
+
+    ``queue`` holds the messages this end will read (written through the
+    peer), oldest first; ``calls`` the calls waiting on this end for a
+    reply, oldest first.  Signals: ``CHANNEL_READABLE`` while the queue is
+    not empty, ``CHANNEL_WRITABLE`` while the peer is open,
+    ``CHANNEL_PEER_CLOSED`` after.
+    """
+
+    __slots__ = ("queue", "calls")
+    type = ObjType.CHANNEL
+    stats_key = STATS_KEYS[ObjType.CHANNEL]
+
+    def __init__(self, refs: int = 0) -> None:
+        super().__init__(refs)
+        self.queue: Deque[_Message] = deque()
+        self.calls: List[_Call] = []
+        self.signals = CHANNEL_WRITABLE
+
+    def on_peer_closed(self, kernel: "ModelKernel") -> None:
+        kernel._change_signals(self, CHANNEL_WRITABLE, CHANNEL_PEER_CLOSED)
+        if self.calls:                      # pending calls fail
+            kernel._finish_calls(self, None, None, ERR_PEER_CLOSED)
+
+    def on_destroy(self,
+                   kernel: "ModelKernel") -> Optional[List[ModelObject]]:
+        if not self.queue:
+            return None
+        orphans = [obj for msg in self.queue for obj, _ in msg.handles]
+        self.queue.clear()
+        kernel._live_handles -= len(orphans)
+        kernel._in_transit -= len(orphans)
+        return orphans
+
+
 class ModelJob(ModelObject):
     """A job.  ``parent`` is the parent job (None for the root job);
     ``children`` and ``processes`` list what was created in it, without
@@ -286,6 +428,7 @@ class ModelThread(ModelObject):
         self.name = name
         self.process = process
         self.dead = False
+        self.related_koid = process.koid
 
 
 # ---------------------------------------------------------------------------
@@ -325,6 +468,11 @@ class ModelKernel:
                              "handle to the root job counts)")
         self.max_handles = max_handles
         self.lock = threading.RLock()
+        # Calls wait on this; every finish (reply, failure) notifies it.
+        self._cond = threading.Condition(self.lock)
+        # Calls whose reply was delivered but not yet taken by the caller:
+        # the reply's handles are in transit outside any queue.
+        self._replied: Dict[int, _Call] = {}
         self._rng = random.Random(_int(seed)) if seed is not None \
             else random.Random()
         self._next_koid = FIRST_KOID
@@ -385,6 +533,85 @@ class ModelKernel:
         with self.lock:
             return list(self._objects)
 
+    def snapshot(self) -> Dict[str, Any]:
+        """SPEC §7, the same shape as ``Kernel.snapshot()``: every process
+        not yet destroyed (by koid) with its handle table (in the model's
+        table order, which need not be the real table's slot order), every
+        live object by koid, and every queued message (endpoints by koid,
+        each queue oldest first) with the endpoint that will read it."""
+        with self.lock:
+            live = sorted(self._objects.items())
+            processes = []
+            for koid, obj in live:
+                if isinstance(obj, ModelProcess):
+                    state = ("exited" if obj.exited else
+                             "running" if obj.started else "new")
+                    processes.append({
+                        "koid": koid, "name": obj.name, "state": state,
+                        "handles": [{"value": v, "koid": o.koid,
+                                     "type": int(o.type), "rights": r}
+                                    for v, (o, r) in obj._table.items()]})
+            objects = [{"koid": koid, "type": int(obj.type),
+                        "handle_count": obj.handle_count,
+                        "signals": obj.signals,
+                        "related_koid": obj.related_koid}
+                       for koid, obj in live]
+            messages = [{"endpoint_koid": koid, "bytes": len(msg.data),
+                         "handle_koids": [o.koid for o, _ in msg.handles]}
+                        for koid, obj in live
+                        if isinstance(obj, ModelChannel)
+                        for msg in obj.queue]
+            return {"processes": processes, "objects": objects,
+                    "messages": messages}
+
+    def collect(self) -> int:
+        """SPEC §5 rule 5: close what no process can reach; returns how many
+        objects were destroyed in all.
+
+        Roots are the handle tables of live processes, plus what kernel
+        operations hold: an endpoint with no handles left that a call in
+        progress keeps alive, and replies delivered to calls but not yet
+        taken.  A handle in transit is reachable only if the endpoint whose
+        queue holds it is.  Every unreachable endpoint's queue is emptied
+        first, then all the handles those queues held are closed (the usual
+        iterative cascade destroys the endpoints themselves).
+        """
+        with self.lock:
+            seen = set()
+            stack: List[ModelObject] = []
+
+            def reach(obj: ModelObject) -> None:
+                if obj.koid not in seen:
+                    seen.add(obj.koid)
+                    if isinstance(obj, ModelChannel) and obj.queue:
+                        stack.append(obj)
+
+            for obj in list(self._objects.values()):
+                if isinstance(obj, ModelProcess) and not obj.exited:
+                    for o, _ in obj._table.values():
+                        reach(o)
+                elif isinstance(obj, ModelChannel) and obj.handle_count == 0:
+                    reach(obj)
+            for call in self._replied.values():
+                for o, _ in call.reply.handles:     # type: ignore[union-attr]
+                    reach(o)
+            while stack:
+                for msg in stack.pop().queue:       # type: ignore[attr-defined]
+                    for o, _ in msg.handles:
+                        reach(o)
+            garbage = [obj for koid, obj in self._objects.items()
+                       if koid not in seen and isinstance(obj, ModelChannel)
+                       and obj.queue]
+            before = self._destroyed
+            orphans: List[ModelObject] = []
+            for ep in garbage:
+                for msg in ep.queue:
+                    orphans.extend(o for o, _ in msg.handles)
+                ep.queue.clear()
+                self._change_signals(ep, CHANNEL_READABLE, 0)
+            self._close_transit(orphans)
+            return self._destroyed - before
+
     # -- machinery (kernel lock held by the caller) -----------------------
 
     def _publish(self, obj: ModelObject) -> None:
@@ -444,6 +671,47 @@ class ModelKernel:
             if not pending:
                 return
             obj = pending.pop()
+
+    def _close_transit(self, objs: List[ModelObject]) -> None:
+        """Close handles that were in transit (one entry per handle, already
+        out of their message): counters first, then each drop."""
+        if not objs:
+            return
+        self._live_handles -= len(objs)
+        self._in_transit -= len(objs)
+        for obj in objs:
+            self._drop_handle(obj)
+
+    def _deliver(self, endpoint: ModelChannel, msg: _Message) -> None:
+        """Hand ``msg`` to the newest call on ``endpoint`` waiting for its
+        txid (as the C core does), else append it to the queue."""
+        calls = endpoint.calls
+        for i in range(len(calls) - 1, -1, -1):
+            call = calls[i]
+            if call.txid == msg.txid:
+                del calls[i]
+                call.reply = msg
+                call.status = 0
+                self._replied[id(call)] = call
+                self._cond.notify_all()
+                return
+        endpoint.queue.append(msg)
+        if len(endpoint.queue) == 1:
+            self._change_signals(endpoint, 0, CHANNEL_READABLE)
+
+    def _finish_calls(self, endpoint: ModelChannel,
+                      proc: Optional["ModelProcess"], value: Optional[int],
+                      status: int) -> None:
+        """Finish with ``status`` every call waiting on ``endpoint`` (or
+        only those made through ``value`` of ``proc``)."""
+        keep = []
+        for call in endpoint.calls:
+            if proc is None or (call.proc is proc and call.value == value):
+                call.status = int(status)
+            else:
+                keep.append(call)
+        endpoint.calls = keep
+        self._cond.notify_all()
 
     def _new_process_keys(self) -> Tuple[int, int]:
         """A fresh key ``(m, c)`` for one process's handle values:
@@ -538,6 +806,7 @@ class ModelProcess(ModelObject):
         self.started = False
         self.exited = False
         self.return_code = 0
+        self.related_koid = job.koid
         self._lock = kernel.lock
         self._table: Dict[int, Handle] = {}
         # Key of the value sequence: step m and last value (starts at c).
@@ -585,7 +854,10 @@ class ModelProcess(ModelObject):
                 raise MxError(ERR_BAD_HANDLE, "mx_handle_close")
             kernel = self.kernel
             kernel._live_handles -= 1
-            kernel._drop_handle(entry[0])
+            obj = entry[0]
+            if type(obj) is ModelChannel and obj.calls:
+                kernel._finish_calls(obj, self, h, ERR_CANCELED)
+            kernel._drop_handle(obj)
 
     def mx_handle_close_many(self, hs: Iterable[int]) -> None:
         """Close every valid value of ``hs``; ``ERR_BAD_HANDLE`` afterwards if
@@ -610,10 +882,12 @@ class ModelProcess(ModelObject):
                 if entry is None:
                     bad = True
                 else:
-                    closed.append(entry[0])
+                    closed.append((entry[0], v))
             kernel = self.kernel
             kernel._live_handles -= len(closed)
-            for obj in closed:
+            for obj, v in closed:
+                if type(obj) is ModelChannel and obj.calls:
+                    kernel._finish_calls(obj, self, v, ERR_CANCELED)
                 kernel._drop_handle(obj)
             if bad:
                 raise MxError(ERR_BAD_HANDLE, "mx_handle_close_many")
@@ -678,6 +952,8 @@ class ModelProcess(ModelObject):
             del table[h]
             value = self._new_value()
             table[value] = (obj, rights)
+            if type(obj) is ModelChannel and obj.calls:
+                self.kernel._finish_calls(obj, self, h, ERR_CANCELED)
             return value
 
     # -- events and event pairs ----------------------------------------------
@@ -723,6 +999,249 @@ class ModelProcess(ModelObject):
             kernel._publish(b)
             a.related_koid, b.related_koid = b.koid, a.koid
             return self._bind(a, _EPAIR_RIGHTS), self._bind(b, _EPAIR_RIGHTS)
+
+    # -- channels -------------------------------------------------------------
+
+    def mx_channel_create(self, options: int = 0) -> Tuple[int, int]:
+        """A new channel: ``(h0, h1)``, one handle to each endpoint (default
+        rights ``TRANSFER|READ|WRITE``; the first end gets the lower koid).
+
+        ``INVALID_ARGS`` if options != 0 (out of u32 range included);
+        ``NO_RESOURCES`` if two more handles do not fit (no koid used)."""
+        if type(options) is not int:
+            options = _int(options)
+        with self._lock:
+            if self.exited:
+                raise MxError(ERR_BAD_STATE, "mx_channel_create")
+            if options != 0:
+                raise MxError(ERR_INVALID_ARGS, "mx_channel_create")
+            kernel = self.kernel
+            kernel._room(2, "mx_channel_create")
+            a = ModelChannel(refs=1)       # each holds the other: 1 ref each
+            b = ModelChannel(refs=1)
+            a.peer, b.peer = b, a
+            kernel._publish(a)
+            kernel._publish(b)
+            a.related_koid, b.related_koid = b.koid, a.koid
+            return (self._bind(a, _CHANNEL_RIGHTS),
+                    self._bind(b, _CHANNEL_RIGHTS))
+
+    def _write_phase(self, h: int, data: bytes, values: List[int],
+                     options: int, call: bool,
+                     syscall: str) -> Optional[_Call]:
+        """The checks and the move of ``mx_channel_write`` (kernel lock
+        held); with ``call``, registers a :class:`_Call` on ``h``'s endpoint
+        (holding a reference on it) before the message can reach the peer,
+        and returns it."""
+        if self.exited:
+            raise MxError(ERR_BAD_STATE, syscall)
+        if options != 0:                # out of u32 range is INVALID_ARGS too
+            raise MxError(ERR_INVALID_ARGS, syscall)
+        table = self._table
+        entry = table.get(h)
+        if entry is None:
+            raise MxError(ERR_BAD_HANDLE, syscall)
+        ep, rights = entry
+        if type(ep) is not ModelChannel:
+            raise MxError(ERR_WRONG_TYPE, syscall)
+        if not rights & _WRITE:
+            raise MxError(ERR_ACCESS_DENIED, syscall)
+        if len(data) > _MAX_BYTES or len(values) > _MAX_HANDLES:
+            raise MxError(ERR_OUT_OF_RANGE, syscall)
+        for v in values:
+            e = table.get(v)
+            if e is None:
+                raise MxError(ERR_BAD_HANDLE, syscall)
+            if e[0] is ep:
+                raise MxError(ERR_NOT_SUPPORTED, syscall)
+            if not e[1] & _TRANSFER:
+                raise MxError(ERR_ACCESS_DENIED, syscall)
+        if len(set(values)) != len(values):
+            raise MxError(ERR_INVALID_ARGS, syscall)
+        peer = ep.peer
+        if peer is None:
+            raise MxError(ERR_PEER_CLOSED, syscall)
+        kernel = self.kernel
+        pending = None
+        if call:
+            pending = _Call(self, h, ep, _txid(data))
+            ep.refs += 1
+            ep.calls.append(pending)
+        moved = [table.pop(v) for v in values]
+        kernel._in_transit += len(moved)
+        for (obj, _), v in zip(moved, values):
+            if type(obj) is ModelChannel and obj.calls:
+                kernel._finish_calls(obj, self, v, ERR_CANCELED)
+        kernel._deliver(peer, _Message(data, moved))   # type: ignore[arg-type]
+        return pending
+
+    def mx_channel_write(self, h: int, data: Any = b"", handles: Any = (),
+                         options: int = 0) -> None:
+        """Write a message through ``h``: ``data`` (any bytes-like object,
+        at most 65,536 bytes) and ``handles`` (at most 1,024 values of this
+        process), which all leave this process or, on any error, all stay.
+
+        Errors, in order: ``TypeError`` (a wrong type anywhere);
+        ``BAD_STATE`` (dead caller); ``INVALID_ARGS`` (options != 0);
+        ``BAD_HANDLE``, ``WRONG_TYPE``, ``ACCESS_DENIED`` (no WRITE) for
+        ``h``; ``OUT_OF_RANGE`` (too many bytes or handles); for each
+        handle: ``BAD_HANDLE``, ``NOT_SUPPORTED`` (a handle to ``h``'s own
+        endpoint), ``ACCESS_DENIED`` (no TRANSFER); ``INVALID_ARGS`` (a
+        value twice); ``PEER_CLOSED``."""
+        if type(h) is not int:
+            h = _int(h)
+        data = _data_arg(data, "mx_channel_write")
+        values = _values_arg(handles, "mx_channel_write")
+        if type(options) is not int:
+            options = _int(options)
+        with self._lock:
+            self._write_phase(h, data, values, options, False,
+                              "mx_channel_write")
+
+    def _take(self, msg: _Message) -> Tuple[bytes, List[int]]:
+        """Bind ``msg``'s handles (in transit) into this table, in order."""
+        out = []
+        table = self._table
+        for handle in msg.handles:
+            value = self._new_value()
+            table[value] = handle
+            out.append(value)
+        self.kernel._in_transit -= len(out)
+        return msg.data, out
+
+    def mx_channel_read(self, h: int, options: int = 0,
+                        max_bytes: Optional[int] = None,
+                        max_handles: Optional[int] = None
+                        ) -> Tuple[bytes, List[int]]:
+        """Read the first message queued on ``h``'s endpoint: ``(bytes,
+        [handle, ...])``, its handles now this process's, in message order.
+
+        Errors, in order: ``TypeError``; ``BAD_STATE`` (dead caller);
+        ``INVALID_ARGS`` (negative ``max_bytes``/``max_handles``, options
+        out of u32 range); ``NOT_SUPPORTED`` (options other than
+        ``CHANNEL_READ_MAY_DISCARD``); ``BAD_HANDLE``, ``WRONG_TYPE``,
+        ``ACCESS_DENIED`` (no READ); ``SHOULD_WAIT`` (empty, peer open) or
+        ``PEER_CLOSED`` (empty, peer closed); ``BUFFER_TOO_SMALL`` (with
+        ``actual_bytes``, ``actual_handles``) if the first message exceeds
+        a limit: it stays queued, or with ``CHANNEL_READ_MAY_DISCARD`` it
+        is dropped and its handles closed."""
+        syscall = "mx_channel_read"
+        if type(h) is not int:
+            h = _int(h)
+        if type(options) is not int:
+            options = _int(options)
+        mb, mh = _limit_arg(max_bytes), _limit_arg(max_handles)
+        with self._lock:
+            if self.exited:
+                raise MxError(ERR_BAD_STATE, syscall)
+            if (mb is not None and mb < 0) or (mh is not None and mh < 0):
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            if not 0 <= options <= U32_MAX:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            if options & ~_MAY_DISCARD:
+                raise MxError(ERR_NOT_SUPPORTED, syscall)
+            entry = self._table.get(h)
+            if entry is None:
+                raise MxError(ERR_BAD_HANDLE, syscall)
+            ep, rights = entry
+            if type(ep) is not ModelChannel:
+                raise MxError(ERR_WRONG_TYPE, syscall)
+            if not rights & _READ:
+                raise MxError(ERR_ACCESS_DENIED, syscall)
+            queue = ep.queue
+            if not queue:
+                raise MxError(ERR_SHOULD_WAIT if ep.peer is not None
+                              else ERR_PEER_CLOSED, syscall)
+            msg = queue[0]
+            kernel = self.kernel
+            if ((mb is not None and len(msg.data) > mb) or
+                    (mh is not None and len(msg.handles) > mh)):
+                if options & _MAY_DISCARD:
+                    queue.popleft()
+                    if not queue:
+                        kernel._change_signals(ep, CHANNEL_READABLE, 0)
+                    kernel._close_transit([o for o, _ in msg.handles])
+                raise MxError(ERR_BUFFER_TOO_SMALL, syscall,
+                              actual_bytes=len(msg.data),
+                              actual_handles=len(msg.handles))
+            queue.popleft()
+            if not queue:
+                kernel._change_signals(ep, CHANNEL_READABLE, 0)
+            return self._take(msg)
+
+    def mx_channel_call(self, h: int, data: Any, handles: Any = (),
+                        deadline: int = TIME_INFINITE,
+                        max_bytes: Optional[int] = None,
+                        max_handles: Optional[int] = None,
+                        options: int = 0) -> Tuple[bytes, List[int]]:
+        """Write a request as ``mx_channel_write`` (same checks; on a
+        write-phase error the handles stay), then wait for the reply whose
+        txid (first four bytes, little-endian; 0 if shorter) equals the
+        request's; it comes straight here instead of the queue.
+
+        Before the write: ``INVALID_ARGS`` for a deadline outside u64 or a
+        negative limit (after the write phase's own ``INVALID_ARGS`` for
+        options).  After it: ``TIMED_OUT`` at ``deadline`` (an absolute
+        ``time.monotonic_ns()`` time; a reply that comes later is queued
+        as usual); ``CALL_FAILED`` with ``read_status`` ``PEER_CLOSED``,
+        ``CANCELED`` (the caller's handle closed, replaced or transferred)
+        or ``BUFFER_TOO_SMALL`` (the reply exceeds a limit: it is discarded,
+        its handles closed; ``actual_bytes``/``actual_handles`` set).
+        Needs ``RIGHT_WRITE`` only."""
+        syscall = "mx_channel_call"
+        if type(h) is not int:
+            h = _int(h)
+        data = _data_arg(data, syscall)
+        values = _values_arg(handles, syscall)
+        if type(deadline) is not int:
+            deadline = _int(deadline)
+        mb, mh = _limit_arg(max_bytes), _limit_arg(max_handles)
+        if type(options) is not int:
+            options = _int(options)
+        kernel = self.kernel
+        with self._lock:
+            if self.exited:
+                raise MxError(ERR_BAD_STATE, syscall)
+            if (options != 0 or not 0 <= deadline <= U64_MAX
+                    or (mb is not None and mb < 0)
+                    or (mh is not None and mh < 0)):
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            call = self._write_phase(h, data, values, options, True, syscall)
+            assert call is not None
+            cond = kernel._cond
+            while call.status is None:
+                if deadline == TIME_INFINITE:
+                    cond.wait()
+                    continue
+                left = deadline - time.monotonic_ns()
+                if left <= 0:
+                    break
+                cond.wait(min(left / 1e9, threading.TIMEOUT_MAX))
+            ep = call.endpoint
+            if call.status is None:         # the deadline passed
+                ep.calls.remove(call)
+                call.status = int(ERR_TIMED_OUT)
+            kernel._release(ep)             # the call's reference
+            status = call.status
+            if status == ERR_TIMED_OUT:
+                raise MxError(ERR_TIMED_OUT, syscall)
+            if status != 0:
+                raise MxError(ERR_CALL_FAILED, syscall, read_status=status)
+            msg = call.reply
+            assert msg is not None
+            del kernel._replied[id(call)]
+            if ((mb is not None and len(msg.data) > mb) or
+                    (mh is not None and len(msg.handles) > mh)):
+                kernel._close_transit([o for o, _ in msg.handles])
+                raise MxError(ERR_CALL_FAILED, syscall,
+                              read_status=int(ERR_BUFFER_TOO_SMALL),
+                              actual_bytes=len(msg.data),
+                              actual_handles=len(msg.handles))
+            if self.exited:
+                kernel._close_transit([o for o, _ in msg.handles])
+                raise MxError(ERR_CALL_FAILED, syscall,
+                              read_status=int(ERR_CANCELED))
+            return self._take(msg)
 
     # -- signals --------------------------------------------------------------
 

@@ -6,12 +6,21 @@ stats().
 """
 from __future__ import annotations
 
+import sys
 import threading
-from typing import Any, Callable
+import time
+from typing import Any, Callable, List, Tuple
 
 import pytest
 
 from mxhandles.constants import (
+    CHANNEL_MAX_MSG_BYTES,
+    CHANNEL_MAX_MSG_HANDLES,
+    CHANNEL_PEER_CLOSED,
+    CHANNEL_READ_MAY_DISCARD,
+    CHANNEL_READABLE,
+    CHANNEL_WRITABLE,
+    DEFAULT_CHANNEL_RIGHTS,
     DEFAULT_EVENT_RIGHTS,
     DEFAULT_EVENTPAIR_RIGHTS,
     DEFAULT_JOB_RIGHTS,
@@ -25,6 +34,7 @@ from mxhandles.constants import (
     INFO_JOB_PROCESSES,
     INFO_PROCESS,
     OBJ_PROP_WAITABLE,
+    OBJ_TYPE_CHANNEL,
     OBJ_TYPE_EVENT,
     OBJ_TYPE_EVENT_PAIR,
     OBJ_TYPE_JOB,
@@ -34,6 +44,7 @@ from mxhandles.constants import (
     RIGHT_SAME_RIGHTS,
     RIGHT_TRANSFER,
     RIGHT_WRITE,
+    TIME_INFINITE,
     USER_SIGNAL_0,
     USER_SIGNAL_7,
     USER_SIGNAL_ALL,
@@ -41,11 +52,17 @@ from mxhandles.constants import (
 from mxhandles.errors import (
     ERR_ACCESS_DENIED,
     ERR_BAD_HANDLE,
+    ERR_BUFFER_TOO_SMALL,
+    ERR_CALL_FAILED,
+    ERR_CANCELED,
     ERR_INVALID_ARGS,
     ERR_NO_RESOURCES,
     ERR_NOT_FOUND,
     ERR_NOT_SUPPORTED,
+    ERR_OUT_OF_RANGE,
     ERR_PEER_CLOSED,
+    ERR_SHOULD_WAIT,
+    ERR_TIMED_OUT,
     ERR_WRONG_TYPE,
     MxError,
 )
@@ -607,3 +624,544 @@ def test_error_names_the_syscall(p: ModelProcess) -> None:
     assert info.value.syscall == "mx_handle_close"
     assert info.value.name == "ERR_BAD_HANDLE"
     assert "mx_handle_close" in str(info.value)
+
+
+# -- channels -------------------------------------------------------------------
+
+CH_RIGHTS = int(RIGHT_TRANSFER | RIGHT_READ | RIGHT_WRITE)
+
+
+def koid(p: ModelProcess, h: int) -> int:
+    return p.mx_object_get_info(h, INFO_HANDLE_BASIC).koid
+
+
+def err(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> MxError:
+    with pytest.raises(MxError) as info:
+        fn(*args, **kwargs)
+    return info.value
+
+
+def txid(n: int) -> bytes:
+    return n.to_bytes(4, "little")
+
+
+def test_channel_create(k: ModelKernel, p: ModelProcess) -> None:
+    a, b = p.mx_channel_create()
+    ia = p.mx_object_get_info(a, INFO_HANDLE_BASIC)
+    ib = p.mx_object_get_info(b, INFO_HANDLE_BASIC)
+    assert ia.type == ib.type == OBJ_TYPE_CHANNEL
+    assert ia.rights == ib.rights == CH_RIGHTS == DEFAULT_CHANNEL_RIGHTS
+    assert ia.koid == FIRST_KOID + 3 and ib.koid == ia.koid + 1
+    assert (ia.related_koid, ib.related_koid) == (ib.koid, ia.koid)
+    assert k.signals_of(ia.koid) == k.signals_of(ib.koid) == CHANNEL_WRITABLE
+    assert k.stats() == Stats(3, 0, objects(channel=2), 0)
+    # channels cannot be duplicated
+    assert status(p.mx_handle_duplicate, a, RIGHT_SAME_RIGHTS) == \
+        ERR_ACCESS_DENIED
+
+
+@pytest.mark.parametrize("options", [1, -1, 2**32, U32])
+def test_channel_create_options(k: ModelKernel, p: ModelProcess,
+                                options: int) -> None:
+    assert status(p.mx_channel_create, options) == ERR_INVALID_ARGS
+    with pytest.raises(TypeError):
+        p.mx_channel_create("0")
+    a, _ = p.mx_channel_create()
+    assert koid(p, a) == FIRST_KOID + 3          # the failures used no koid
+
+
+def test_channel_create_max_handles() -> None:
+    k = ModelKernel(seed=1, max_handles=4)
+    p = k.init
+    a, b = p.mx_channel_create()
+    e = p.mx_event_create()
+    assert status(p.mx_channel_create) == ERR_NO_RESOURCES
+    assert status(p.mx_channel_create, 1) == ERR_INVALID_ARGS
+    # a write and a read move handles: never NO_RESOURCES
+    p.mx_channel_write(a, b"", [e])
+    _, [e2] = p.mx_channel_read(b)
+    assert koid(p, e2) == FIRST_KOID + 5
+    p.mx_handle_close_many([e2, a])
+    c, _ = p.mx_channel_create()                 # no koid was used
+    assert koid(p, c) == FIRST_KOID + 6
+
+
+def test_write_read_roundtrip(k: ModelKernel, p: ModelProcess) -> None:
+    a, b = p.mx_channel_create()
+    e = p.mx_event_create()
+    f = p.mx_handle_duplicate(e, RIGHT_TRANSFER | RIGHT_READ)
+    ke = koid(p, e)
+    p.mx_channel_write(a, b"hello", [f, e])
+    assert status(p.mx_handle_close, e) == ERR_BAD_HANDLE  # left the caller
+    assert k.stats() == Stats(5, 2, objects(channel=2, event=1), 0)
+    kb = koid(p, b)
+    assert k.signals_of(kb) == CHANNEL_WRITABLE | CHANNEL_READABLE
+    assert k.signals_of(koid(p, a)) == CHANNEL_WRITABLE
+    assert k.object_of(ke).handle_count == 2     # in transit still counts
+    buf = bytearray(b"second")
+    p.mx_channel_write(a, buf)
+    buf[0] = ord("X")                            # the message has a copy
+    p.mx_channel_write(a, memoryview(b"abcdef")[::2])
+    data, hs = p.mx_channel_read(b)
+    assert data == b"hello" and len(hs) == 2
+    assert [p.mx_object_get_info(h, INFO_HANDLE_BASIC).rights
+            for h in hs] == [RIGHT_TRANSFER | RIGHT_READ,
+                             DEFAULT_EVENT_RIGHTS]
+    assert {koid(p, h) for h in hs} == {ke}
+    assert not set(hs) & {e, f}                  # new values
+    assert k.stats() == Stats(5, 0, objects(channel=2, event=1), 0)
+    assert p.mx_channel_read(b) == (b"second", [])
+    assert k.signals_of(kb) & CHANNEL_READABLE
+    assert p.mx_channel_read(b) == (b"ace", [])
+    assert k.signals_of(kb) == CHANNEL_WRITABLE
+    assert status(p.mx_channel_read, b) == ERR_SHOULD_WAIT
+    # the other direction
+    p.mx_channel_write(b, b"")
+    assert p.mx_channel_read(a) == (b"", [])
+
+
+def test_write_error_order(k: ModelKernel, p: ModelProcess) -> None:
+    a, b = p.mx_channel_create()
+    c, d = p.mx_channel_create()
+    e = p.mx_event_create()
+    notx = p.mx_handle_duplicate(e, RIGHT_READ)
+    ro = p.mx_handle_replace(c, RIGHT_READ | RIGHT_TRANSFER)
+    big = b"x" * (CHANNEL_MAX_MSG_BYTES + 1)
+    many = [e] * (CHANNEL_MAX_MSG_HANDLES + 1)
+    before = k.stats()
+    W = p.mx_channel_write
+    for bad in ("str", None, 5):
+        with pytest.raises(TypeError):
+            W(a, bad)
+    for bad in ("ab", b"ab", None, 5, [None], ["1"]):
+        with pytest.raises(TypeError):
+            W(0, b"", bad, 1)
+    with pytest.raises(TypeError):
+        W(a, b"", [], "0")
+    with pytest.raises(TypeError):
+        W("a", b"")
+    assert status(W, 0, big, many, 1) == ERR_INVALID_ARGS
+    assert status(W, 0, big, many, -1) == ERR_INVALID_ARGS
+    assert status(W, 0, big, many, 2**32) == ERR_INVALID_ARGS
+    assert status(W, 0, big, many) == ERR_BAD_HANDLE
+    assert status(W, e, big, many) == ERR_WRONG_TYPE
+    assert status(W, ro, big, many) == ERR_ACCESS_DENIED
+    assert status(W, a, big, [0, a]) == ERR_OUT_OF_RANGE
+    assert status(W, a, b"", many) == ERR_OUT_OF_RANGE
+    assert status(W, a, b"x" * CHANNEL_MAX_MSG_BYTES,
+                  [0, a, notx, e, e]) == ERR_BAD_HANDLE
+    assert status(W, a, b"", [e, a, 0, notx]) == ERR_NOT_SUPPORTED
+    assert status(W, a, b"", [e, notx, a, 0]) == ERR_ACCESS_DENIED
+    assert status(W, a, b"", [e, e, 0]) == ERR_BAD_HANDLE   # repeats last
+    assert status(W, a, b"", [e, b, e]) == ERR_INVALID_ARGS
+    # the same handle twice is checked after every handle's own checks
+    assert status(W, a, b"", [e, e, notx]) == ERR_ACCESS_DENIED
+    x, y = p.mx_channel_create()
+    p.mx_handle_close(y)
+    assert status(W, x, b"", [e, e]) == ERR_INVALID_ARGS
+    assert status(W, x, b"", [e]) == ERR_PEER_CLOSED
+    # nothing moved: every handle is still the caller's, same value
+    for h in (a, b, e, notx, ro, x):
+        p.mx_object_get_info(h, INFO_HANDLE_VALID)
+    assert k.stats() == Stats(before.live_handles + 1, 0,
+                              objects(channel=5, event=1), 1)
+    assert k.snapshot()["messages"] == []
+
+
+def test_write_self_not_supported_peer_allowed(k: ModelKernel,
+                                               p: ModelProcess) -> None:
+    a, b = p.mx_channel_create()
+    assert status(p.mx_channel_write, a, b"", [a]) == ERR_NOT_SUPPORTED
+    kb = koid(p, b)
+    p.mx_channel_write(a, b"", [b])              # b in its own queue
+    snap = k.snapshot()
+    assert snap["messages"] == [{"endpoint_koid": kb, "bytes": 0,
+                                 "handle_koids": [kb]}]
+    assert k.stats().in_transit_handles == 1
+    p.mx_handle_close(a)                         # b: peer closed, unreachable
+    assert k.signals_of(kb) == CHANNEL_READABLE | CHANNEL_PEER_CLOSED
+    assert k.collect() == 1
+    assert k.stats() == Stats(1, 0, BASE_OBJECTS, 2)
+
+
+def test_read_errors(k: ModelKernel, p: ModelProcess) -> None:
+    a, b = p.mx_channel_create()
+    e = p.mx_event_create()
+    wo = p.mx_handle_replace(b, RIGHT_WRITE)
+    R = p.mx_channel_read
+    with pytest.raises(TypeError):
+        R("x")
+    with pytest.raises(TypeError):
+        R(a, "0")
+    with pytest.raises(TypeError):
+        R(a, 0, 1.5)
+    with pytest.raises(TypeError):
+        R(a, 2**32, None, "x")
+    assert status(R, 0, 2, -1) == ERR_INVALID_ARGS
+    assert status(R, 0, 0, None, -1) == ERR_INVALID_ARGS
+    assert status(R, 0, -1) == ERR_INVALID_ARGS
+    assert status(R, 0, 2**32) == ERR_INVALID_ARGS
+    assert status(R, 0, 2) == ERR_NOT_SUPPORTED
+    assert status(R, 0, 3) == ERR_NOT_SUPPORTED
+    assert status(R, 0, CHANNEL_READ_MAY_DISCARD) == ERR_BAD_HANDLE
+    assert status(R, e) == ERR_WRONG_TYPE
+    assert status(R, wo) == ERR_ACCESS_DENIED
+    assert status(R, a) == ERR_SHOULD_WAIT
+    p.mx_channel_write(wo, b"last words")
+    p.mx_handle_close(wo)
+    assert p.mx_channel_read(a, max_bytes=10) == (b"last words", [])
+    assert status(R, a) == ERR_PEER_CLOSED
+
+
+def test_read_buffer_too_small(k: ModelKernel, p: ModelProcess) -> None:
+    a, b = p.mx_channel_create()
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    p.mx_channel_write(a, b"12345", [e])
+    p.mx_channel_write(a, b"next")
+    x = err(p.mx_channel_read, b, 0, 4)
+    assert (x.status, x.actual_bytes, x.actual_handles) == \
+        (ERR_BUFFER_TOO_SMALL, 5, 1)
+    x = err(p.mx_channel_read, b, 0, None, 0)
+    assert (x.status, x.actual_bytes, x.actual_handles) == \
+        (ERR_BUFFER_TOO_SMALL, 5, 1)
+    assert len(k.snapshot()["messages"]) == 2    # it stays
+    # with MAY_DISCARD it is dropped and its handles closed
+    x = err(p.mx_channel_read, b, CHANNEL_READ_MAY_DISCARD, 0, 0)
+    assert (x.status, x.actual_bytes, x.actual_handles) == \
+        (ERR_BUFFER_TOO_SMALL, 5, 1)
+    assert ke not in k.live_koids()
+    assert k.stats() == Stats(3, 0, objects(channel=2), 1)
+    # limits that fit, MAY_DISCARD or not
+    assert p.mx_channel_read(b, CHANNEL_READ_MAY_DISCARD, 4, 0) == \
+        (b"next", [])
+    assert k.signals_of(koid(p, b)) == CHANNEL_WRITABLE
+
+
+def test_close_detaches_and_destroys_queue(k: ModelKernel,
+                                           p: ModelProcess) -> None:
+    a, b = p.mx_channel_create()
+    ka, kb = koid(p, a), koid(p, b)
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    p.mx_channel_write(a, b"m", [e])
+    p.mx_channel_write(b, b"n")
+    p.mx_handle_close(a)                          # a's queue held "n"
+    assert ka not in k.live_koids()
+    assert k.signals_of(kb) == CHANNEL_READABLE | CHANNEL_PEER_CLOSED
+    assert k.object_of(kb).refs == 1              # its handle only
+    assert status(p.mx_channel_write, b, b"") == ERR_PEER_CLOSED
+    assert status(p.mx_object_signal_peer, b, 0, 0) == ERR_PEER_CLOSED
+    assert k.stats() == Stats(3, 1, objects(channel=1, event=1), 1)
+    p.mx_handle_close(b)                           # closes e in transit
+    assert ke not in k.live_koids()
+    assert k.stats() == Stats(1, 0, BASE_OBJECTS, 3)
+
+
+def _nest(p: ModelProcess, depth: int) -> Tuple[int, int]:
+    """Both ends of each channel travel in the next channel's queue."""
+    a, b = p.mx_channel_create()
+    for _ in range(depth - 1):
+        c, d = p.mx_channel_create()
+        p.mx_channel_write(c, b"", [a, b])
+        a, b = c, d
+    return a, b
+
+
+def test_deep_nest_closes_without_recursion(k: ModelKernel,
+                                             p: ModelProcess) -> None:
+    n = 100_000
+    a, b = _nest(p, n)
+    assert k.stats() == Stats(2 * n + 1, 2 * n - 2, objects(channel=2 * n), 0)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)                    # no deep stacks allowed
+    try:
+        p.mx_handle_close_many([a, b])
+    finally:
+        sys.setrecursionlimit(limit)
+    assert k.stats() == Stats(1, 0, BASE_OBJECTS, 2 * n)
+
+
+def test_deep_nest_of_single_ends(k: ModelKernel, p: ModelProcess) -> None:
+    """A chain through reading ends whose writers are closed at once."""
+    n = 100_000
+    h, _ = p.mx_channel_create()
+    p.mx_handle_close(_)
+    for _ in range(n - 1):
+        w, r = p.mx_channel_create()
+        p.mx_channel_write(w, b"", [h])
+        p.mx_handle_close(w)
+        h = r
+    assert k.stats().live_objects["channel"] == n
+    p.mx_handle_close(h)
+    assert k.stats() == Stats(1, 0, BASE_OBJECTS, 2 * n)
+
+
+def _cycle(p: ModelProcess, n: int) -> List[int]:
+    """n channels whose reading ends each sit in the previous one's queue;
+    the writing ends are closed: nothing reaches the cycle any more."""
+    pairs = [p.mx_channel_create() for _ in range(n)]
+    for i, (w, _) in enumerate(pairs):
+        p.mx_channel_write(w, b"", [pairs[(i + 1) % n][1]])
+    for w, _ in pairs:
+        p.mx_handle_close(w)
+    return [r for _, r in pairs]
+
+
+@pytest.mark.parametrize("n", [2, 3, 1000])
+def test_collect_cycles(k: ModelKernel, p: ModelProcess, n: int) -> None:
+    kept = p.mx_event_create()
+    _cycle(p, n)
+    assert k.stats() == Stats(2 + n, n, objects(channel=n, event=1), n)
+    assert len(k.snapshot()["messages"]) == n
+    assert k.collect() == n
+    assert k.stats() == Stats(2, 0, objects(event=1), 2 * n)
+    assert k.snapshot()["messages"] == []
+    assert k.collect() == 0
+    p.mx_handle_close(kept)
+
+
+def test_collect_keeps_what_is_reachable(k: ModelKernel,
+                                         p: ModelProcess) -> None:
+    a, b = p.mx_channel_create()
+    x, y = p.mx_channel_create()
+    w, r = p.mx_channel_create()
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    p.mx_channel_write(x, b"", [r])    # r in y's queue
+    p.mx_channel_write(w, b"", [e])    # e in r's queue
+    p.mx_channel_write(a, b"", [y])    # y in b's queue; b is init's
+    p.mx_handle_close_many([x, w])
+    assert k.stats() == Stats(6, 3, objects(channel=4, event=1), 2)
+    before = k.snapshot()
+    assert k.collect() == 0            # b reaches y, y reaches r, r reaches e
+    assert k.snapshot() == before
+    # The writing end does not count: with b in its own queue, held only
+    # through a, b and everything it reaches are garbage.
+    p.mx_channel_write(a, b"", [b])
+    assert k.collect() == 4            # b, y, r and e
+    assert ke not in k.live_koids()
+    assert k.stats() == Stats(2, 0, objects(channel=1), 6)
+    assert k.signals_of(koid(p, a)) == CHANNEL_PEER_CLOSED
+    assert k.collect() == 0
+
+
+def test_collect_closes_other_objects_in_garbage(k: ModelKernel,
+                                                 p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    f = p.mx_event_create()
+    w, r = p.mx_channel_create()
+    p.mx_channel_write(w, b"", [e, f, r])       # r in its own queue
+    p.mx_handle_close(w)                         # w is destroyed here
+    assert k.stats() == Stats(4, 3, objects(channel=1, event=2), 1)
+    assert k.collect() == 3                      # r, e and f
+    assert k.stats() == Stats(1, 0, BASE_OBJECTS, 4)
+
+
+def test_snapshot_shape(k: ModelKernel, p: ModelProcess) -> None:
+    import json
+    a, b = p.mx_channel_create()
+    e = p.mx_event_create()
+    p.mx_channel_write(a, b"hello", [e])
+    snap = k.snapshot()
+    json.dumps(snap)
+    assert [o["koid"] for o in snap["objects"]] == k.live_koids()
+    assert snap["objects"][0] == {"koid": FIRST_KOID, "type": OBJ_TYPE_JOB,
+                                  "handle_count": 1, "signals": 0,
+                                  "related_koid": 0}
+    assert snap["objects"][1]["related_koid"] == FIRST_KOID      # init
+    assert snap["objects"][2]["related_koid"] == FIRST_KOID + 1  # thread
+    assert snap["objects"][3:] == [
+        {"koid": FIRST_KOID + 3, "type": OBJ_TYPE_CHANNEL, "handle_count": 1,
+         "signals": CHANNEL_WRITABLE, "related_koid": FIRST_KOID + 4},
+        {"koid": FIRST_KOID + 4, "type": OBJ_TYPE_CHANNEL, "handle_count": 1,
+         "signals": CHANNEL_WRITABLE | CHANNEL_READABLE,
+         "related_koid": FIRST_KOID + 3},
+        {"koid": FIRST_KOID + 5, "type": OBJ_TYPE_EVENT, "handle_count": 1,
+         "signals": 0, "related_koid": 0}]
+    [proc] = snap["processes"]
+    assert (proc["koid"], proc["name"], proc["state"]) == \
+        (p.koid, "init", "running")
+    assert {(h["value"], h["koid"], h["rights"]) for h in proc["handles"]} \
+        == {(p.mx_job_default(), FIRST_KOID, int(DEFAULT_JOB_RIGHTS)),
+            (a, FIRST_KOID + 3, CH_RIGHTS), (b, FIRST_KOID + 4, CH_RIGHTS)}
+    assert snap["messages"] == [{"endpoint_koid": FIRST_KOID + 4,
+                                 "bytes": 5,
+                                 "handle_koids": [FIRST_KOID + 5]}]
+
+
+# -- mx_channel_call ------------------------------------------------------------
+
+def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any
+               ) -> Callable[[], Any]:
+    """Runs fn in a thread; the returned function joins it and returns
+    its result or the exception it raised."""
+    box: list = []
+
+    def run() -> None:
+        try:
+            box.append(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed back
+            box.append(exc)
+    t = threading.Thread(target=run)
+    t.start()
+
+    def join() -> Any:
+        t.join(30)
+        assert not t.is_alive()
+        return box[0]
+    return join
+
+
+def _request(p: ModelProcess, h: int) -> Tuple[bytes, List[int]]:
+    """The next message on h, waiting for it (a request that arrived
+    means its call is registered)."""
+    end = time.monotonic() + 30
+    while True:
+        try:
+            return p.mx_channel_read(h)
+        except MxError as exc:
+            if exc.status != ERR_SHOULD_WAIT or time.monotonic() > end:
+                raise
+        time.sleep(0.001)
+
+
+def test_call_reply(k: ModelKernel, p: ModelProcess) -> None:
+    c, s = p.mx_channel_create()
+    e = p.mx_event_create()
+    join = _in_thread(p.mx_channel_call, c, txid(7) + b"req", [e])
+    data, [e_req] = _request(p, s)
+    assert data == txid(7) + b"req"
+    assert k.stats().in_transit_handles == 0
+    p.mx_channel_write(s, txid(8) + b"not yours")
+    p.mx_channel_write(s, txid(7) + b"reply", [e_req])
+    data, hs = join()
+    assert data == txid(7) + b"reply" and len(hs) == 1
+    assert koid(p, hs[0]) == FIRST_KOID + 5
+    assert p.mx_channel_read(c) == (txid(8) + b"not yours", [])
+    assert k.object_of(koid(p, c)).refs == 2      # the call's ref is gone
+
+
+def test_calls_replied_in_any_order(k: ModelKernel, p: ModelProcess) -> None:
+    c, s = p.mx_channel_create()
+    joins = []
+    for i in range(5):
+        joins.append(_in_thread(p.mx_channel_call, c, txid(i), (),
+                                TIME_INFINITE, None, None, 0))
+        _request(p, s)
+    for i in (3, 0, 4, 1, 2):
+        p.mx_channel_write(s, txid(i) + b"!%d" % i)
+    assert [j() for j in joins] == [(txid(i) + b"!%d" % i, [])
+                                    for i in range(5)]
+    # short messages have txid 0
+    join = _in_thread(p.mx_channel_call, c, b"ab")
+    _request(p, s)
+    p.mx_channel_write(s, b"z")
+    assert join() == (b"z", [])
+    assert status(p.mx_channel_read, c) == ERR_SHOULD_WAIT
+
+
+def test_call_errors(k: ModelKernel, p: ModelProcess) -> None:
+    c, s = p.mx_channel_create()
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    ro = p.mx_handle_replace(s, RIGHT_READ | RIGHT_TRANSFER)
+    wo_c, wo_s = p.mx_channel_create()
+    wo = p.mx_handle_replace(wo_c, RIGHT_WRITE)   # call needs WRITE only
+    C = p.mx_channel_call
+    with pytest.raises(TypeError):
+        C(c, "str")
+    with pytest.raises(TypeError):
+        C(c, b"", (), "soon", None, None, 1)      # TypeError comes first
+    with pytest.raises(TypeError):
+        C(c, b"", (), -1, "x")
+    assert status(C, c, b"", (), 0, None, None, 1) == ERR_INVALID_ARGS
+    assert status(C, 0, b"", (), -1) == ERR_INVALID_ARGS
+    assert status(C, 0, b"", (), 2**64) == ERR_INVALID_ARGS
+    assert status(C, 0, b"", (), 0, -1) == ERR_INVALID_ARGS
+    assert status(C, 0, b"", (), 0, None, -1) == ERR_INVALID_ARGS
+    assert status(C, 0, b"") == ERR_BAD_HANDLE
+    assert status(C, e, b"") == ERR_WRONG_TYPE
+    assert status(C, ro, b"") == ERR_ACCESS_DENIED
+    assert status(C, c, b"", [c]) == ERR_NOT_SUPPORTED
+    assert status(C, c, b"", [e, e]) == ERR_INVALID_ARGS
+    assert status(C, c, b"x" * (CHANNEL_MAX_MSG_BYTES + 1)) == \
+        ERR_OUT_OF_RANGE
+    # a deadline in the past polls: written, then TIMED_OUT
+    assert status(C, wo, txid(1), [e], 0) == ERR_TIMED_OUT
+    data, [e2] = p.mx_channel_read(wo_s)
+    assert data == txid(1)
+    # the late reply goes to the ordinary queue
+    p.mx_channel_write(wo_s, txid(1) + b"late", [e2])
+    assert k.snapshot()["messages"] == [
+        {"endpoint_koid": koid(p, wo), "bytes": 8,
+         "handle_koids": [ke]}]
+    # a deadline a little ahead
+    t0 = time.monotonic()
+    x = err(C, c, txid(2), (), time.monotonic_ns() + 20_000_000)
+    assert x.status == ERR_TIMED_OUT and time.monotonic() - t0 >= 0.015
+    assert k.object_of(koid(p, c)).calls == []
+
+
+def test_call_reply_too_large(k: ModelKernel, p: ModelProcess) -> None:
+    c, s = p.mx_channel_create()
+    join = _in_thread(p.mx_channel_call, c, txid(4), max_bytes=6,
+                      max_handles=0)
+    _request(p, s)
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    p.mx_channel_write(s, txid(4) + b"xy", [e])
+    x = join()
+    assert isinstance(x, MxError)
+    assert (x.status, x.read_status, x.actual_bytes, x.actual_handles) == \
+        (ERR_CALL_FAILED, ERR_BUFFER_TOO_SMALL, 6, 1)
+    assert ke not in k.live_koids()                # discarded, closed
+    assert k.stats() == Stats(3, 0, objects(channel=2), 1)
+
+
+@pytest.mark.parametrize("how", ["close", "replace", "move", "close_many"])
+def test_call_canceled(k: ModelKernel, p: ModelProcess, how: str) -> None:
+    c, s = p.mx_channel_create()
+    carrier, far = p.mx_channel_create()
+    join = _in_thread(p.mx_channel_call, c, txid(6))
+    _request(p, s)
+    if how == "close":
+        p.mx_handle_close(c)
+    elif how == "close_many":
+        p.mx_handle_close_many([c])
+    elif how == "replace":
+        p.mx_handle_replace(c, RIGHT_SAME_RIGHTS)
+    else:
+        p.mx_channel_write(carrier, b"", [c])
+    x = join()
+    assert isinstance(x, MxError)
+    assert (x.status, x.read_status) == (ERR_CALL_FAILED, ERR_CANCELED)
+    assert x.syscall == "mx_channel_call"
+
+
+def test_call_peer_closed(k: ModelKernel, p: ModelProcess) -> None:
+    c, s = p.mx_channel_create()
+    kc = koid(p, c)
+    join = _in_thread(p.mx_channel_call, c, txid(9))
+    _request(p, s)
+    p.mx_handle_close(s)
+    x = join()
+    assert (x.status, x.read_status) == (ERR_CALL_FAILED, ERR_PEER_CLOSED)
+    assert k.signals_of(kc) == CHANNEL_PEER_CLOSED
+    assert status(p.mx_channel_call, c, b"") == ERR_PEER_CLOSED
+
+
+def test_call_keeps_endpoint_alive(k: ModelKernel, p: ModelProcess) -> None:
+    """A closed caller's endpoint lives until the call has returned."""
+    c, s = p.mx_channel_create()
+    kc = koid(p, c)
+    join = _in_thread(p.mx_channel_call, c, txid(3))
+    _request(p, s)
+    with k.lock:
+        p.mx_handle_close(c)
+        assert k.object_of(kc).handle_count == 0   # still alive
+        # collect treats it as held by the call
+        assert k.collect() == 0
+    assert join().read_status == ERR_CANCELED
+    assert kc not in k.live_koids()
+    assert k.stats() == Stats(2, 0, objects(channel=1), 1)

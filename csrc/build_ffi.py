@@ -23,6 +23,8 @@ CDEF = r"""
 #define MXH_CHANNEL_MAX_BYTES ...
 #define MXH_CHANNEL_READ_MAY_DISCARD ...
 #define MXH_DEFAULT_MAX_HANDLES ...
+#define MXH_PORT_MAX_PACKETS ...
+#define MXH_PORT_PAYLOAD ...
 
 typedef int32_t mxh_status_t;
 typedef uint64_t mxh_koid_t;
@@ -58,6 +60,17 @@ typedef struct mxh_object_info {
     uint32_t queued;
     ...;
 } mxh_object_info_t;
+
+typedef struct mxh_packet {
+    uint64_t key;
+    uint32_t type;
+    int32_t status;
+    uint32_t trigger;
+    uint32_t observed;
+    uint64_t count;
+    uint8_t user[32];
+    ...;
+} mxh_packet_t;
 
 typedef struct mxh_message_info {
     mxh_koid_t endpoint_koid;
@@ -135,6 +148,20 @@ int64_t mxh_channel_call(mxh_proc_t *p, uint64_t h, const char *data,
 
 int64_t mxh_object_signal(mxh_proc_t *p, uint64_t h, uint32_t clear,
                           uint32_t set, int peer);
+int64_t mxh_object_wait_one(mxh_proc_t *p, uint64_t h, uint32_t signals,
+                            uint64_t deadline, uint32_t *observed);
+int64_t mxh_object_wait_many(mxh_proc_t *p, const uint64_t *hs,
+                             const uint32_t *signals, size_t n,
+                             uint64_t deadline, uint32_t *observed);
+int64_t mxh_port_queue(mxh_proc_t *p, uint64_t port, uint64_t key,
+                       int32_t status, const char *user, size_t user_len);
+int64_t mxh_port_wait(mxh_proc_t *p, uint64_t port, uint64_t deadline,
+                      mxh_packet_t *out);
+int64_t mxh_object_wait_async(mxh_proc_t *p, uint64_t h, uint64_t port,
+                              uint64_t key, uint32_t signals, uint32_t options,
+                              int notify_cancel);
+int64_t mxh_port_cancel(mxh_proc_t *p, uint64_t port, uint64_t h,
+                        uint64_t key);
 uint32_t mxh_user_signals(uint32_t type);
 uint32_t mxh_default_rights(uint32_t type);
 

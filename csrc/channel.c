@@ -433,13 +433,8 @@ static int64_t chan_write(mxh_proc_t *p, uint64_t h, const void *data,
         if (call) {
             mxh_object_ref(self);
             spin_lock(&self->lock);
-            call->obj = self;
-            call->next = self->waiters;
-            call->prev = NULL;
-            if (self->waiters)
-                self->waiters->prev = call;
-            self->waiters = call;
-            atomic_fetch_add(&self->nwaiters, 1);
+            call->target = self;
+            mxh_waiter_link(self, call);
             spin_unlock(&self->lock);
             *self_out = self;
         }
@@ -552,44 +547,6 @@ int64_t mxh_channel_read(mxh_proc_t *p, uint64_t h, uint32_t options,
     }
 }
 
-static void waiter_init(mxh_waiter_t *w)
-{
-    memset(w, 0, sizeof(*w));
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &attr);
-    pthread_condattr_destroy(&attr);
-    pthread_mutex_init(&w->mu, NULL);
-}
-
-static void waiter_fini(mxh_waiter_t *w)
-{
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
-}
-
-/* Blocks until w is finished or the deadline (CLOCK_MONOTONIC ns) passes.
- * Returns true if finished. */
-static bool waiter_sleep(mxh_waiter_t *w, uint64_t deadline)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(deadline / 1000000000u);
-    ts.tv_nsec = (long)(deadline % 1000000000u);
-    bool infinite = deadline == UINT64_MAX || ts.tv_sec < 0;
-    pthread_mutex_lock(&w->mu);
-    while (!w->done) {
-        if (infinite) {
-            pthread_cond_wait(&w->cv, &w->mu);
-        } else if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT) {
-            break;
-        }
-    }
-    bool done = w->done;
-    pthread_mutex_unlock(&w->mu);
-    return done;
-}
-
 int64_t mxh_channel_call(mxh_proc_t *p, uint64_t h, const void *data,
                          size_t nbytes, const uint64_t *hs, size_t n,
                          uint64_t deadline, uint64_t max_bytes,
@@ -597,11 +554,14 @@ int64_t mxh_channel_call(mxh_proc_t *p, uint64_t h, const void *data,
                          uint32_t *handles_out, uint64_t *actual)
 {
     mxh_kernel_t *k = p->obj.kernel;
+    mxh_sleeper_t sl;
+    mxh_sleeper_init(&sl);
     mxh_waiter_t w;
-    waiter_init(&w);
+    memset(&w, 0, sizeof(w));
     w.kind = WAIT_CALL;
     w.proc = p;
     w.handle = (uint32_t)h;
+    w.sleeper = &sl;
     if (nbytes >= 4) {
         const unsigned char *b = data;
         w.txid = (uint32_t)b[0] | (uint32_t)b[1] << 8 |
@@ -610,21 +570,19 @@ int64_t mxh_channel_call(mxh_proc_t *p, uint64_t h, const void *data,
     mxh_obj_t *self = NULL;
     int64_t rc = chan_write(p, h, data, nbytes, hs, n, &w, &self);
     if (rc != MXH_OK) {
-        waiter_fini(&w);
+        mxh_sleeper_fini(&sl);
         return rc;
     }
-    if (!waiter_sleep(&w, deadline)) {
-        spin_lock(&self->lock);
-        if (w.obj) {
-            mxh_waiter_unlink(&w);
-            w.status = MXH_ERR_TIMED_OUT;
-            w.done = true;
-        }
-        spin_unlock(&self->lock);
-        waiter_sleep(&w, UINT64_MAX);   /* finished meanwhile: settle */
+    mxh_sleeper_sleep(&sl, deadline);
+    /* Whoever finished w did so under self's lock; taking it settles. */
+    spin_lock(&self->lock);
+    if (w.obj) {
+        mxh_waiter_unlink(&w);
+        w.status = MXH_ERR_TIMED_OUT;
     }
+    spin_unlock(&self->lock);
     mxh_object_release(self);
-    waiter_fini(&w);
+    mxh_sleeper_fini(&sl);
     actual[2] = 0;
     if (w.status == MXH_ERR_TIMED_OUT)
         return MXH_ERR_TIMED_OUT;

@@ -44,6 +44,7 @@ static inline void spin_unlock(spin_t *l)
 /* ---- structures ------------------------------------------------------------- */
 
 typedef struct mxh_waiter mxh_waiter_t;
+typedef struct mxh_port mxh_port_t;
 
 struct mxh_kernel {
     _Atomic uint64_t next_koid;
@@ -64,6 +65,8 @@ struct mxh_kernel {
     _Atomic int gc_active;
     _Atomic int ep_movers;
     pthread_mutex_t gc_mutex;
+    /* Every port's queue and signals, and every async wait (wait.c). */
+    spin_t port_lock;
 };
 
 /* Shared by the two ends of a pair while either is in memory. */
@@ -136,24 +139,58 @@ typedef struct mxh_chan {
 
 #define WAIT_CALL    1
 #define WAIT_SIGNALS 2
+#define WAIT_ASYNC   3
 
-/* A thread blocked in the core.  Lives on the waiting thread's stack; a
- * waker finishes it while holding the object's lock and never touches it
- * again. */
+/* What a blocked thread sleeps on: on its own stack. */
+typedef struct mxh_sleeper {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} mxh_sleeper_t;
+
+/* A packet in a port's queue.  Signal packets live inside their async
+ * wait (owner); user packets are allocated one by one. */
+typedef struct mxh_pkt {
+    struct mxh_pkt *next;
+    mxh_waiter_t *owner;
+    uint64_t key;
+    uint32_t type;
+    int32_t status;
+    uint32_t trigger;
+    uint32_t observed;
+    uint64_t count;
+    uint8_t user[MXH_PORT_PAYLOAD];
+} mxh_pkt_t;
+
+struct mxh_port {
+    mxh_obj_t obj;                  /* must be first */
+    mxh_pkt_t *head, *tail;         /* under kernel->port_lock */
+    uint32_t user_count;
+    bool dead;
+    mxh_port_t *edge_next;          /* readable-edge work list */
+};
+
+/* Something waiting on an object: a blocked thread (WAIT_CALL,
+ * WAIT_SIGNALS; on its stack) or an async wait (WAIT_ASYNC; on the heap).
+ * Linked on obj->waiters under the object's lock (mxh_obj_lock). */
 struct mxh_waiter {
     mxh_waiter_t *next, *prev;      /* on obj->waiters */
-    mxh_obj_t *obj;
+    mxh_obj_t *obj;                 /* linked on; NULL once unlinked */
+    mxh_obj_t *target;              /* the object, linked or not */
     mxh_proc_t *proc;               /* whose handle it waits through */
     uint32_t handle;
     uint32_t kind;
     uint32_t txid;                  /* WAIT_CALL */
-    uint32_t want;                  /* WAIT_SIGNALS */
+    uint32_t want;                  /* WAIT_SIGNALS, WAIT_ASYNC */
     mxh_transit_t *reply;           /* WAIT_CALL result */
     int32_t status;
     uint32_t observed;
-    bool done;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    mxh_sleeper_t *sleeper;         /* blocked threads */
+    /* WAIT_ASYNC, under port_lock: */
+    mxh_port_t *port;               /* pinned, not referenced */
+    uint64_t key;
+    bool repeating, queued, detached, notify_cancel;
+    mxh_pkt_t pkt;
 };
 
 /* ---- kernel.c ---------------------------------------------------------------- */
@@ -186,6 +223,21 @@ void mxh_cancel_waiters(mxh_obj_t *o, mxh_proc_t *p, uint32_t handle,
                         bool any_handle);
 void mxh_waiter_finish(mxh_waiter_t *w, int32_t status);
 void mxh_waiter_unlink(mxh_waiter_t *w);
+
+/* ---- wait.c ------------------------------------------------------------------------ */
+uint64_t mxh_now(void);
+void mxh_sleeper_init(mxh_sleeper_t *s);
+void mxh_sleeper_fini(mxh_sleeper_t *s);
+void mxh_sleeper_wake(mxh_sleeper_t *s);
+bool mxh_sleeper_sleep(mxh_sleeper_t *s, uint64_t deadline);
+/* The lock guarding o's signals and waiters: o->lock, or for a port the
+ * kernel's port_lock. */
+void mxh_obj_lock(mxh_obj_t *o);
+void mxh_obj_unlock(mxh_obj_t *o);
+void mxh_waiter_link(mxh_obj_t *o, mxh_waiter_t *w);
+void mxh_async_fire(mxh_waiter_t *w, uint32_t observed);  /* port_lock held */
+void mxh_async_end(mxh_waiter_t *w);                      /* port_lock held */
+void mxh_port_destroy(mxh_port_t *port);
 
 /* ---- table.c --------------------------------------------------------------------- */
 slot_t *mxh_lookup(mxh_proc_t *p, uint64_t h);

@@ -107,6 +107,14 @@ extern "C" {
 #define MXH_CHANNEL_MAX_BYTES   65536u
 /* mxh_channel_read option: drop a message too large for the buffers. */
 #define MXH_CHANNEL_READ_MAY_DISCARD 1u
+/* Ports. */
+#define MXH_PORT_MAX_PACKETS    4096u   /* user packets queued at once */
+#define MXH_PORT_PAYLOAD        32u     /* bytes of a user packet */
+#define MXH_WAIT_ASYNC_ONCE     0u
+#define MXH_WAIT_ASYNC_REPEATING 1u
+#define MXH_PKT_TYPE_USER       0u
+#define MXH_PKT_TYPE_SIGNAL_ONE 1u
+#define MXH_PKT_TYPE_SIGNAL_REP 2u
 /* Default live-handle limit of a kernel (SPEC: at least 2**24). */
 #define MXH_DEFAULT_MAX_HANDLES (1ull << 26)
 
@@ -157,6 +165,18 @@ typedef struct mxh_object_info {
     uint32_t   signals;
     uint32_t   queued;        /* messages in a channel endpoint's queue */
 } mxh_object_info_t;
+
+/* A packet taken from a port (mxh_port_wait).  Signal packets fill
+ * trigger, observed and count; user packets fill user. */
+typedef struct mxh_packet {
+    uint64_t key;
+    uint32_t type;            /* MXH_PKT_TYPE_* */
+    int32_t  status;
+    uint32_t trigger;
+    uint32_t observed;
+    uint64_t count;
+    uint8_t  user[32];
+} mxh_packet_t;
 
 /* One queued message (mxh_kernel_messages). */
 typedef struct mxh_message_info {
@@ -387,6 +407,54 @@ int64_t mxh_channel_call(mxh_proc_t *p, uint64_t h, const void *data,
  * with no peer, PEER_CLOSED once it is gone. */
 int64_t mxh_object_signal(mxh_proc_t *p, uint64_t h, uint32_t clear,
                           uint32_t set, int peer);
+
+/* mx_object_wait_one: BAD_HANDLE; ACCESS_DENIED without READ; then blocks
+ * (no lock held) until any of `signals` is asserted on h's object and
+ * returns the signals then (>= 0).  TIMED_OUT at `deadline`
+ * (CLOCK_MONOTONIC ns; UINT64_MAX never; a past deadline polls), with
+ * *observed set; CANCELED if h is closed, replaced or moved away, or p
+ * dies, meanwhile. */
+int64_t mxh_object_wait_one(mxh_proc_t *p, uint64_t h, uint32_t signals,
+                            uint64_t deadline, uint32_t *observed);
+
+/* mx_object_wait_many: as wait_one over n (handle, signals) items, checked
+ * in order; observed[i] gets each item's signals in every outcome but an
+ * argument error.  n == 0 waits for the deadline. */
+int64_t mxh_object_wait_many(mxh_proc_t *p, const uint64_t *hs,
+                             const uint32_t *signals, size_t n,
+                             uint64_t deadline, uint32_t *observed);
+
+/* mx_port_queue: a user packet.  BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no
+ * WRITE), INVALID_ARGS (user_len > 32; the rest is zero), SHOULD_WAIT with
+ * MXH_PORT_MAX_PACKETS user packets queued. */
+int64_t mxh_port_queue(mxh_proc_t *p, uint64_t port, uint64_t key,
+                       int32_t status, const void *user, size_t user_len);
+
+/* mx_port_wait: the first packet, in queue order, into *out; blocks until
+ * one comes or the deadline (TIMED_OUT).  BAD_HANDLE, WRONG_TYPE,
+ * ACCESS_DENIED (no READ); CANCELED if p dies or the port handle goes. */
+int64_t mxh_port_wait(mxh_proc_t *p, uint64_t port, uint64_t deadline,
+                      mxh_packet_t *out);
+
+/* mx_object_wait_async: the port first (BAD_HANDLE, WRONG_TYPE,
+ * ACCESS_DENIED without WRITE), then h (BAD_HANDLE, ACCESS_DENIED without
+ * READ), then options (INVALID_ARGS unless ONCE or REPEATING).  A packet
+ * with `key` is queued when any of `signals` is asserted (at once if it
+ * already is); a repeating wait fires again on the next assertion after its
+ * packet was taken.  Closing, replacing or moving h, or p's death, ends the
+ * wait (a queued packet stays; with notify_cancel a packet with status
+ * MXH_ERR_CANCELED is queued instead of silence).  No reference is held on
+ * the port. */
+int64_t mxh_object_wait_async(mxh_proc_t *p, uint64_t h, uint64_t port,
+                              uint64_t key, uint32_t signals, uint32_t options,
+                              int notify_cancel);
+
+/* mx_port_cancel: the port (BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED without
+ * WRITE), then h (BAD_HANDLE, ACCESS_DENIED without READ); ends h's async
+ * waits on that port with `key` and drops their packets not yet taken.
+ * NOT_FOUND if there was neither. */
+int64_t mxh_port_cancel(mxh_proc_t *p, uint64_t port, uint64_t h,
+                        uint64_t key);
 
 /* Bits a process may set on objects of `type`. */
 uint32_t mxh_user_signals(uint32_t type);

@@ -71,6 +71,7 @@ static size_t object_size(uint32_t type)
     switch (type) {
     case MXH_OBJ_CHANNEL: return sizeof(mxh_chan_t);
     case MXH_OBJ_PROCESS: return sizeof(mxh_proc_t);
+    case MXH_OBJ_PORT: return sizeof(mxh_port_t);
     default: return sizeof(mxh_obj_t);
     }
 }
@@ -136,6 +137,8 @@ static void obj_destroy(mxh_obj_t *o)
     mxh_kernel_t *k = o->kernel;
     if (o->type == MXH_OBJ_PROCESS)
         mxh_proc_kill((mxh_proc_t *)o);
+    if (o->type == MXH_OBJ_PORT)
+        mxh_port_destroy((mxh_port_t *)o);
     if (o->type == MXH_OBJ_CHANNEL)
         mxh_chan_destroy_queue((mxh_chan_t *)o);
     mxh_registry_remove(o);
@@ -214,14 +217,27 @@ void mxh_waiter_unlink(mxh_waiter_t *w)
     atomic_fetch_sub(&o->nwaiters, 1);
 }
 
+/* Finishes a blocked thread's waiter (object lock held): the sleeper is
+ * woken while the lock is still held, so the thread cannot have left. */
 void mxh_waiter_finish(mxh_waiter_t *w, int32_t status)
 {
     mxh_waiter_unlink(w);
-    pthread_mutex_lock(&w->mu);
     w->status = status;
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    mxh_sleeper_wake(w->sleeper);
+}
+
+/* Async waits need port_lock; a port's own lock already is port_lock. */
+static void port_lock_once(mxh_obj_t *o, bool *locked)
+{
+    if (!*locked && o->type != MXH_OBJ_PORT)
+        spin_lock(&o->kernel->port_lock);
+    *locked = true;
+}
+
+static void port_unlock_if(mxh_obj_t *o, bool locked)
+{
+    if (locked && o->type != MXH_OBJ_PORT)
+        spin_unlock(&o->kernel->port_lock);
 }
 
 void mxh_cancel_waiters(mxh_obj_t *o, mxh_proc_t *p, uint32_t handle,
@@ -229,15 +245,23 @@ void mxh_cancel_waiters(mxh_obj_t *o, mxh_proc_t *p, uint32_t handle,
 {
     if (atomic_load_explicit(&o->nwaiters, memory_order_acquire) == 0)
         return;
-    spin_lock(&o->lock);
+    mxh_obj_lock(o);
+    bool port_locked = false;
     mxh_waiter_t *w = o->waiters;
     while (w) {
         mxh_waiter_t *next = w->next;
-        if (w->proc == p && (any_handle || w->handle == handle))
-            mxh_waiter_finish(w, MXH_ERR_CANCELED);
+        if (w->proc == p && (any_handle || w->handle == handle)) {
+            if (w->kind != WAIT_ASYNC) {
+                mxh_waiter_finish(w, MXH_ERR_CANCELED);
+            } else {
+                port_lock_once(o, &port_locked);
+                mxh_async_end(w);
+            }
+        }
         w = next;
     }
-    spin_unlock(&o->lock);
+    port_unlock_if(o, port_locked);
+    mxh_obj_unlock(o);
 }
 
 uint32_t mxh_signal_locked(mxh_obj_t *o, uint32_t clear, uint32_t set)
@@ -245,25 +269,31 @@ uint32_t mxh_signal_locked(mxh_obj_t *o, uint32_t clear, uint32_t set)
     uint32_t old = atomic_load_explicit(&o->signals, memory_order_relaxed);
     uint32_t now = (old & ~clear) | set;
     atomic_store_explicit(&o->signals, now, memory_order_release);
-    if ((now & ~old) && o->waiters) {
+    uint32_t rising = now & ~old;
+    if (rising && o->waiters) {
+        bool port_locked = false;
         mxh_waiter_t *w = o->waiters;
         while (w) {
             mxh_waiter_t *next = w->next;
             if (w->kind == WAIT_SIGNALS && (w->want & now)) {
                 w->observed = now;
                 mxh_waiter_finish(w, MXH_OK);
+            } else if (w->kind == WAIT_ASYNC && (w->want & rising)) {
+                port_lock_once(o, &port_locked);
+                mxh_async_fire(w, now);
             }
             w = next;
         }
+        port_unlock_if(o, port_locked);
     }
     return now;
 }
 
 uint32_t mxh_object_signal_raw(mxh_obj_t *o, uint32_t clear, uint32_t set)
 {
-    spin_lock(&o->lock);
+    mxh_obj_lock(o);
     uint32_t now = mxh_signal_locked(o, clear, set);
-    spin_unlock(&o->lock);
+    mxh_obj_unlock(o);
     return now;
 }
 

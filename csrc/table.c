@@ -254,6 +254,9 @@ int64_t mxh_proc_kill(mxh_proc_t *p)
     spin_unlock(&p->lock);
     proc_unlink(p);
     mxh_charge_return(p->obj.kernel, (uint64_t)live + quota);
+    /* Its blocked calls end (an empty wait_many waits on p itself). */
+    mxh_cancel_waiters(&p->obj, p, 0, true);
+    mxh_object_signal_raw(&p->obj, 0, MXH_SIGNAL_TASK_TERMINATED);
     mxh_reap_table(p, slots, used);
     return live;
 }

@@ -21,7 +21,8 @@ from .errors import *  # noqa: F401,F403
 from .errors import MxError, Status
 from .kernel import Kernel
 from .process import Process
-from .records import HandleBasic, HandleEntry, ProcessInfo, StartInfo, Stats
+from .records import (HandleBasic, HandleEntry, Packet, PortPacket,
+                      ProcessInfo, SignalInfo, StartInfo, Stats)
 
 
 def deadline_after(ns: int) -> int:

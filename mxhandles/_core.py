@@ -66,6 +66,14 @@ channel_write = lib.mxh_channel_write
 channel_read = lib.mxh_channel_read
 channel_call = lib.mxh_channel_call
 
+object_wait_one = lib.mxh_object_wait_one
+object_wait_many = lib.mxh_object_wait_many
+object_wait_async = lib.mxh_object_wait_async
+port_queue = lib.mxh_port_queue
+port_wait = lib.mxh_port_wait
+port_cancel = lib.mxh_port_cancel
+PORT_PAYLOAD = lib.MXH_PORT_PAYLOAD
+
 bench_empty_p = lib.mxh_bench_empty_p
 bench_empty_ph = lib.mxh_bench_empty_ph
 bench_empty_phr = lib.mxh_bench_empty_phr

@@ -16,6 +16,7 @@ from ._args import as_int, handle_arg, u32_arg, u64_arg
 from ._core import ffi
 from .constants import (
     DEFAULT_CHANNEL_RIGHTS,
+    DEFAULT_PORT_RIGHTS,
     DEFAULT_EVENT_RIGHTS,
     DEFAULT_EVENTPAIR_RIGHTS,
     HANDLE_INVALID,
@@ -31,10 +32,11 @@ from .errors import (
     ERR_CALL_FAILED,
     ERR_INVALID_ARGS,
     ERR_NOT_SUPPORTED,
+    ERR_TIMED_OUT,
     MxError,
 )
 from .objects import Record
-from .records import HandleBasic, StartInfo
+from .records import HandleBasic, Packet, StartInfo, packet_from_c
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -51,12 +53,16 @@ _unpack = ffi.unpack
 _ZERO = 0
 _MAX_BYTES = _core.CHANNEL_MAX_BYTES
 _MAX_HANDLES = _core.TRANSIT_MAX
+PORT_PAYLOAD = _core.PORT_PAYLOAD
 _U64 = 2**64 - 1
 _BUFFER_TOO_SMALL = int(ERR_BUFFER_TOO_SMALL)
 _CALL_FAILED = int(ERR_CALL_FAILED)
 _CHANNEL = int(ObjType.CHANNEL)
 _CHANNEL_RIGHTS = int(DEFAULT_CHANNEL_RIGHTS)
 _EVENT = int(ObjType.EVENT)
+_PORT = int(ObjType.PORT)
+_PORT_RIGHTS = int(DEFAULT_PORT_RIGHTS)
+_TIMED_OUT = int(ERR_TIMED_OUT)
 _EVENT_PAIR = int(ObjType.EVENT_PAIR)
 _EVENT_RIGHTS = int(DEFAULT_EVENT_RIGHTS)
 _EVENTPAIR_RIGHTS = int(DEFAULT_EVENTPAIR_RIGHTS)
@@ -337,6 +343,139 @@ class Process(Record):
                   _unpack(b.handles, nh) if nh else [])
         pool.append(b)
         return result
+
+    # -- waiting and ports --------------------------------------------------------
+
+    def mx_object_wait_one(self, h: int, signals: int, deadline: int) -> int:
+        """Blocks until any of ``signals`` is asserted on ``h``'s object and
+        returns the signals observed.  ``TIMED_OUT`` (with ``.observed``) at
+        the deadline; ``CANCELED`` if ``h`` is closed or transferred away, or
+        this process dies, meanwhile.  The GIL is released while blocked."""
+        syscall = "mx_object_wait_one"
+        hv = handle_arg(h)
+        as_int(signals, "signals")
+        as_int(deadline, "deadline")
+        self._check_alive(syscall)
+        sig = u32_arg(signals, "signals", syscall)
+        dl = u64_arg(deadline, "deadline", syscall)
+        out = ffi.new("uint32_t *")
+        rc = _core.object_wait_one(self._p, hv, sig, dl, out)
+        if rc < 0:
+            if rc == _TIMED_OUT:
+                raise MxError(rc, syscall, observed=int(out[0]))
+            raise MxError(rc, syscall)
+        return rc  # type: ignore[no-any-return]
+
+    def mx_object_wait_many(self, items: Any, deadline: int) -> List[int]:
+        """Blocks until any item's signals are asserted: ``items`` is a
+        sequence of ``(handle, signals)``; returns the observed signals of
+        every item.  An empty list waits until the deadline.  Errors as
+        :meth:`mx_object_wait_one` (``.observed`` is then a list)."""
+        syscall = "mx_object_wait_many"
+        pairs = []
+        for item in _seq(items):
+            try:
+                h, sig = item
+            except (TypeError, ValueError):
+                raise TypeError("%s: items are (handle, signals) pairs"
+                                % syscall) from None
+            pairs.append((handle_arg(h), as_int(sig, "signals")))
+        as_int(deadline, "deadline")
+        self._check_alive(syscall)
+        for _h, sig in pairs:
+            u32_arg(sig, "signals", syscall)
+        dl = u64_arg(deadline, "deadline", syscall)
+        n = len(pairs)
+        out = ffi.new("uint32_t[]", max(n, 1))
+        rc = _core.object_wait_many(self._p, [h for h, _ in pairs],
+                                    [s for _, s in pairs], n, dl, out)
+        observed = ffi.unpack(out, n) if n else []
+        if rc < 0:
+            if rc == _TIMED_OUT:
+                raise MxError(rc, syscall, observed=observed)
+            raise MxError(rc, syscall)
+        return observed  # type: ignore[no-any-return]
+
+    def mx_port_create(self, options: int = 0) -> int:
+        """A new port and its first handle.  ``INVALID_ARGS`` if options."""
+        if (type(options) is not int or options) and self._options(
+                options, "mx_port_create"):
+            raise MxError(ERR_INVALID_ARGS, "mx_port_create")
+        rc = _create(self._p, _PORT, _PORT_RIGHTS)
+        if rc < 0:
+            raise MxError(rc, "mx_port_create")
+        return rc  # type: ignore[no-any-return]
+
+    def mx_object_wait_async(self, h: int, port: int, key: int,
+                             signals: int, options: int) -> None:
+        """Asks for a packet on ``port`` (with ``key``) when any of
+        ``signals`` is asserted on ``h``'s object: once
+        (``WAIT_ASYNC_ONCE``) or every time (``WAIT_ASYNC_REPEATING``)."""
+        syscall = "mx_object_wait_async"
+        hv, pv = handle_arg(h), handle_arg(port)
+        for value, what in ((key, "key"), (signals, "signals"),
+                            (options, "options")):
+            as_int(value, what)
+        self._check_alive(syscall)
+        k = u64_arg(key, "key", syscall)
+        sig = u32_arg(signals, "signals", syscall)
+        opts = u32_arg(options, "options", syscall)
+        rc = _core.object_wait_async(self._p, hv, pv, k, sig, opts, 0)
+        if rc < 0:
+            raise MxError(rc, syscall)
+
+    def mx_port_queue(self, port: int, packet: Any) -> None:
+        """Queues a user packet: any object with ``key``, ``status`` and
+        ``user`` (at most 32 bytes) attributes, e.g. ``mx.PortPacket``."""
+        syscall = "mx_port_queue"
+        pv = handle_arg(port)
+        try:
+            key, status, user = packet.key, packet.status, packet.user
+        except AttributeError:
+            raise TypeError("%s: a packet needs key, status and user"
+                            % syscall) from None
+        as_int(key, "key")
+        as_int(status, "status")
+        if user is None:
+            user = b""
+        try:
+            payload = bytes(memoryview(user))
+        except TypeError:
+            raise TypeError("%s: packet.user must be bytes-like" % syscall) from None
+        self._check_alive(syscall)
+        k = u64_arg(key, "key", syscall)
+        st = as_int(status, "status")
+        if not -2**31 <= st < 2**31 or len(payload) > PORT_PAYLOAD:
+            raise MxError(ERR_INVALID_ARGS, syscall)
+        rc = _core.port_queue(self._p, pv, k, st, payload, len(payload))
+        if rc < 0:
+            raise MxError(rc, syscall)
+
+    def mx_port_wait(self, port: int, deadline: int) -> Packet:
+        """The next packet on ``port``, waiting until the deadline for one
+        (``TIMED_OUT``).  The GIL is released while blocked."""
+        syscall = "mx_port_wait"
+        pv = handle_arg(port)
+        as_int(deadline, "deadline")
+        self._check_alive(syscall)
+        dl = u64_arg(deadline, "deadline", syscall)
+        out = ffi.new("mxh_packet_t *")
+        rc = _core.port_wait(self._p, pv, dl, out)
+        if rc < 0:
+            raise MxError(rc, syscall)
+        return packet_from_c(out)
+
+    def mx_port_cancel(self, port: int, h: int, key: int) -> None:
+        """Ends the async waits on ``h`` for ``port`` with ``key`` and drops
+        their packets not yet dequeued (``NOT_FOUND`` if neither)."""
+        syscall = "mx_port_cancel"
+        pv, hv = handle_arg(port), handle_arg(h)
+        as_int(key, "key")
+        self._check_alive(syscall)
+        k = u64_arg(key, "key", syscall)
+        rc = _core.port_cancel(self._p, pv, hv, k)
+        if rc < 0:
+            raise MxError(rc, syscall)
 
     # -- signals --------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Immutable records returned by syscalls and inspection calls (SPEC §2)."""
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, NamedTuple, Optional
 
 
 class Stats(NamedTuple):
@@ -51,3 +52,54 @@ class StartInfo(NamedTuple):
     stack: Any
     arg1: int
     arg2: Any
+
+
+class SignalInfo(NamedTuple):
+    """The signal part of a signal packet."""
+
+    trigger: int
+    observed: int
+    count: int
+
+
+class Packet(NamedTuple):
+    """A packet taken from a port by ``mx_port_wait``.
+
+    ``type`` is ``PKT_TYPE_USER`` (``user`` holds the 32-byte payload,
+    ``signal`` is ``None``) or ``PKT_TYPE_SIGNAL_ONE`` / ``_REP``
+    (``signal`` holds trigger, observed and count, ``user`` is ``None``).
+    """
+
+    key: int
+    type: int
+    status: int
+    signal: Optional[SignalInfo]
+    user: Optional[bytes]
+
+
+@dataclass(frozen=True)
+class PortPacket:
+    """A user packet for ``mx_port_queue``: ``PortPacket(key, status=0,
+    user=b"")``.  ``user`` is at most 32 bytes (``ValueError`` otherwise)
+    and is zero-padded to 32."""
+
+    key: int
+    status: int = 0
+    user: bytes = b""
+    type: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        payload = bytes(memoryview(self.user)) if self.user is not None else b""
+        if len(payload) > 32:
+            raise ValueError("a user packet carries at most 32 bytes, not %d"
+                             % len(payload))
+        object.__setattr__(self, "user", payload.ljust(32, b"\0"))
+
+
+def packet_from_c(p: Any) -> Packet:
+    """A :class:`Packet` from an ``mxh_packet_t``."""
+    if p.type == 0:
+        return Packet(int(p.key), 0, int(p.status), None, bytes(p.user))
+    return Packet(int(p.key), int(p.type), int(p.status),
+                  SignalInfo(int(p.trigger), int(p.observed), int(p.count)),
+                  None)

@@ -220,9 +220,12 @@ class Process(Record):
         return out[0], out[1]
 
     def _message_args(self, data: Any, handles: Any, options: Any,
-                      syscall: str) -> Tuple[Any, int, List[int]]:
+                      syscall: str, more_ints: Tuple[Tuple[Any, str], ...] = ()
+                      ) -> Tuple[Any, int, List[int]]:
         """Slow path of write and call: every argument checked in SPEC
-        order (types, a dead caller, options); returns what C takes."""
+        order (every type first, then a dead caller, then options); returns
+        what C takes.  ``more_ints`` are further int arguments (value,
+        name) whose types are checked with the rest."""
         if type(data) is bytes:
             buf, nbytes = data, len(data)
         else:
@@ -237,6 +240,9 @@ class Process(Record):
             buf, nbytes = ffi.from_buffer(view), view.nbytes
         values = [handle_arg(x) for x in _seq(handles)]
         as_int(options, "options")
+        for value, what in more_ints:
+            if value is not None:
+                as_int(value, what)
         self._check_alive(syscall)
         if u32_arg(options, "options", syscall):
             raise MxError(ERR_INVALID_ARGS, syscall)
@@ -318,8 +324,11 @@ class Process(Record):
         ``TIMED_OUT`` at the deadline; ``CALL_FAILED`` with ``read_status``
         ``PEER_CLOSED``, ``CANCELED`` or ``BUFFER_TOO_SMALL``."""
         syscall = "mx_channel_call"
-        buf, nbytes, values = self._message_args(data, handles, options,
-                                                 syscall)
+        handle_arg(h)
+        buf, nbytes, values = self._message_args(
+            data, handles, options, syscall,
+            ((deadline, "deadline"), (max_bytes, "max_bytes"),
+             (max_handles, "max_handles")))
         dl = u64_arg(deadline, "deadline", syscall)
         mb, mh = self._read_limits(max_bytes, max_handles, syscall)
         pool = self.kernel._buffers

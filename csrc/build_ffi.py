@@ -72,6 +72,13 @@ typedef struct mxh_packet {
     ...;
 } mxh_packet_t;
 
+typedef struct mxh_process_info {
+    int64_t return_code;
+    int32_t started;
+    int32_t exited;
+    ...;
+} mxh_process_info_t;
+
 typedef struct mxh_message_info {
     mxh_koid_t endpoint_koid;
     uint32_t nbytes;
@@ -164,6 +171,24 @@ int64_t mxh_port_cancel(mxh_proc_t *p, uint64_t port, uint64_t h,
                         uint64_t key);
 uint32_t mxh_user_signals(uint32_t type);
 uint32_t mxh_default_rights(uint32_t type);
+
+int64_t mxh_kernel_boot(mxh_kernel_t *k, uint64_t init_secret,
+                        mxh_obj_t **root_job, mxh_proc_t **init,
+                        mxh_obj_t **init_thread);
+int64_t mxh_job_create(mxh_proc_t *p, uint64_t parent, uint32_t options);
+int64_t mxh_process_create(mxh_proc_t *p, uint64_t job, uint64_t secret,
+                           uint32_t options, mxh_proc_t **out);
+int64_t mxh_thread_create(mxh_proc_t *p, uint64_t process, uint32_t options);
+int64_t mxh_process_start(mxh_proc_t *p, uint64_t process, uint64_t thread,
+                          uint64_t arg1, mxh_koid_t *koid);
+int64_t mxh_thread_start(mxh_proc_t *p, uint64_t thread);
+int64_t mxh_process_exit(mxh_proc_t *p, int64_t retcode);
+int64_t mxh_task_kill(mxh_proc_t *p, uint64_t task);
+int64_t mxh_task_info(mxh_proc_t *p, uint64_t h, uint32_t topic,
+                      mxh_process_info_t *info, mxh_koid_t *koids, size_t cap);
+int64_t mxh_process_handles_of(mxh_proc_t *p, uint64_t h,
+                               mxh_handle_info_t *out, size_t cap);
+int mxh_proc_state(mxh_proc_t *p, int64_t *retcode);
 
 void mxh_fault_fail_nth(uint64_t n);
 

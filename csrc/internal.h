@@ -45,6 +45,12 @@ static inline void spin_unlock(spin_t *l)
 
 typedef struct mxh_waiter mxh_waiter_t;
 typedef struct mxh_port mxh_port_t;
+typedef struct mxh_job mxh_job_t;
+typedef struct mxh_thread mxh_thread_t;
+
+#define TASK_NEW     0
+#define TASK_RUNNING 1
+#define TASK_DEAD    2
 
 struct mxh_kernel {
     _Atomic uint64_t next_koid;
@@ -113,6 +119,15 @@ struct mxh_proc {
     uint32_t fq_head, fq_tail, fq_len;
     uint32_t k0, k1, m1, m2, m1inv, m2inv;
     mxh_proc_t *prev, *next;        /* kernel's list, while alive */
+    /* Task state (task.c), under `lock`: */
+    _Atomic uint8_t state;          /* TASK_NEW, _RUNNING, _DEAD */
+    bool started;                   /* ever started */
+    bool exit_called;
+    int64_t retcode;
+    uint32_t live_threads;          /* threads not dead */
+    mxh_thread_t *threads;          /* every thread object, dead or not */
+    mxh_job_t *job;                 /* referenced; NULL for none */
+    mxh_proc_t *job_next, *job_prev;    /* job->procs, under job's lock */
     /* A killed table the reaper closes (mxh_reap_table), pinned till then. */
     slot_t *reap_slots;
     uint32_t reap_used;
@@ -168,6 +183,22 @@ struct mxh_port {
     uint32_t user_count;
     bool dead;
     mxh_port_t *edge_next;          /* readable-edge work list */
+};
+
+struct mxh_job {
+    mxh_obj_t obj;                  /* must be first */
+    mxh_job_t *parent;              /* referenced; NULL for the root */
+    mxh_job_t *children;            /* under obj.lock */
+    mxh_job_t *sib_next, *sib_prev; /* parent->children, under its lock */
+    mxh_proc_t *procs;              /* not referenced; under obj.lock */
+    bool killed;                    /* under obj.lock */
+};
+
+struct mxh_thread {
+    mxh_obj_t obj;                  /* must be first */
+    mxh_proc_t *proc;               /* referenced */
+    mxh_thread_t *next, *prev;      /* proc->threads, under proc->lock */
+    uint8_t state;                  /* under proc->lock */
 };
 
 /* Something waiting on an object: a blocked thread (WAIT_CALL,
@@ -250,6 +281,18 @@ static inline uint32_t slot_index(const mxh_proc_t *p, const slot_t *s)
 {
     return (uint32_t)(s - p->slots);
 }
+
+/* ---- task.c ------------------------------------------------------------------------ */
+void mxh_task_zero_handles(mxh_obj_t *o);
+void mxh_task_destroy(mxh_obj_t *o);
+int64_t mxh_proc_kill_code(mxh_proc_t *p, int64_t code);
+/* table.c: one handle's share of the kernel's limit, taken before an
+ * object is made so that NO_RESOURCES leaves no trace (charge_one), given
+ * back if the handle is never made (uncharge_one), and the handle itself
+ * (create_charged: BAD_STATE, NO_MEMORY; takes its own reference on o). */
+int64_t mxh_charge_one(mxh_proc_t *p);
+void mxh_uncharge_one(mxh_proc_t *p);
+int64_t mxh_handle_create_charged(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights);
 
 /* ---- channel.c ------------------------------------------------------------------- */
 void mxh_reap(mxh_transit_t *head, mxh_transit_t *tail);

@@ -223,8 +223,9 @@ int64_t mxh_kernel_collect(mxh_kernel_t *k);
 
 /* ---- objects -------------------------------------------------------------- */
 
-/* A new object of `type` (event, port, job or thread: processes come from
- * mxh_proc_create, pairs from mxh_pair_create_handles) with one reference
+/* A new object of `type` (event, port, or a job with no parent: processes
+ * come from mxh_proc_create, threads from mxh_thread_create, pairs from
+ * mxh_pair_create_handles) with one reference
  * (the caller's) and no handles.  related_koid is reported by
  * mxh_handle_basic.  NULL when out of memory or for another type. */
 mxh_obj_t *mxh_object_create(mxh_kernel_t *k, uint32_t type,
@@ -461,6 +462,79 @@ uint32_t mxh_user_signals(uint32_t type);
 
 /* Default rights of objects of `type`. */
 uint32_t mxh_default_rights(uint32_t type);
+
+/* ---- tasks: jobs, processes, threads ---------------------------------------------
+ * Every call fails with MXH_ERR_BAD_STATE first if the caller is dead. */
+
+#define MXH_INFO_HANDLE_VALID      1u
+#define MXH_INFO_HANDLE_BASIC      2u
+#define MXH_INFO_PROCESS           3u
+#define MXH_INFO_PROCESS_THREADS   4u
+#define MXH_INFO_JOB_CHILDREN      8u
+#define MXH_INFO_JOB_PROCESSES     9u
+#define MXH_INFO_PROCESS_HANDLES   0x100u
+
+typedef struct mxh_process_info {
+    int64_t return_code;
+    int32_t started;
+    int32_t exited;
+} mxh_process_info_t;
+
+/* The kernel's own tasks: the root job, the running init process in it and
+ * init's running thread, each with one reference for the caller.  Koids
+ * 1024, 1025, 1026 on a fresh kernel.  MXH_OK or MXH_ERR_NO_MEMORY. */
+int64_t mxh_kernel_boot(mxh_kernel_t *k, uint64_t init_secret,
+                        mxh_obj_t **root_job, mxh_proc_t **init,
+                        mxh_obj_t **init_thread);
+
+/* mx_job_create: BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no WRITE),
+ * INVALID_ARGS (options), BAD_STATE (parent killed).  Returns the handle. */
+int64_t mxh_job_create(mxh_proc_t *p, uint64_t parent, uint32_t options);
+
+/* mx_process_create: as job_create, in the job `job`.  The new process is
+ * NEW (not started); *out gets it, pinned once for the caller (unpin it
+ * when done with it).  Returns the handle. */
+int64_t mxh_process_create(mxh_proc_t *p, uint64_t job, uint64_t secret,
+                           uint32_t options, mxh_proc_t **out);
+
+/* mx_thread_create: BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no WRITE),
+ * INVALID_ARGS, BAD_STATE (process dead).  Returns the handle. */
+int64_t mxh_thread_create(mxh_proc_t *p, uint64_t process, uint32_t options);
+
+/* mx_process_start: the process handle (BAD_HANDLE, WRONG_TYPE,
+ * ACCESS_DENIED without WRITE), then the thread handle (the same, and
+ * ACCESS_DENIED for a thread of another process), then arg1 (INVALID_ARGS
+ * unless a handle of p with TRANSFER), then BAD_STATE (process or thread
+ * already started, or dead).  Moves arg1 into the process and starts both,
+ * in one step.  Returns arg1's value in the process; *koid the process's. */
+int64_t mxh_process_start(mxh_proc_t *p, uint64_t process, uint64_t thread,
+                          uint64_t arg1, mxh_koid_t *koid);
+
+/* mx_thread_start: BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED, BAD_STATE (the
+ * process was never started or is dead; the thread is not new). */
+int64_t mxh_thread_start(mxh_proc_t *p, uint64_t thread);
+
+/* mx_process_exit: p exits with retcode. */
+int64_t mxh_process_exit(mxh_proc_t *p, int64_t retcode);
+
+/* mx_task_kill: a job (its whole subtree), process (return code -1) or
+ * thread.  BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED (no WRITE). */
+int64_t mxh_task_kill(mxh_proc_t *p, uint64_t task);
+
+/* INFO_PROCESS (READ; fills *info), INFO_PROCESS_THREADS (ENUMERATE),
+ * INFO_JOB_CHILDREN, INFO_JOB_PROCESSES (ENUMERATE): koids of the live
+ * ones into koids[0..cap); returns how many there are.  BAD_HANDLE,
+ * WRONG_TYPE, ACCESS_DENIED. */
+int64_t mxh_task_info(mxh_proc_t *p, uint64_t h, uint32_t topic,
+                      mxh_process_info_t *info, mxh_koid_t *koids, size_t cap);
+
+/* INFO_PROCESS_HANDLES: the handle table of the process behind h
+ * (ENUMERATE), as mxh_proc_handles. */
+int64_t mxh_process_handles_of(mxh_proc_t *p, uint64_t h,
+                               mxh_handle_info_t *out, size_t cap);
+
+/* 0 new, 1 running, 2 exited; *retcode (may be NULL) its return code. */
+int mxh_proc_state(mxh_proc_t *p, int64_t *retcode);
 
 /* ---- testing aid ---------------------------------------------------------- */
 

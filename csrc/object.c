@@ -72,6 +72,8 @@ static size_t object_size(uint32_t type)
     case MXH_OBJ_CHANNEL: return sizeof(mxh_chan_t);
     case MXH_OBJ_PROCESS: return sizeof(mxh_proc_t);
     case MXH_OBJ_PORT: return sizeof(mxh_port_t);
+    case MXH_OBJ_JOB: return sizeof(mxh_job_t);
+    case MXH_OBJ_THREAD: return sizeof(mxh_thread_t);
     default: return sizeof(mxh_obj_t);
     }
 }
@@ -135,8 +137,9 @@ static void link_unref(mxh_link_t *l)
 static void obj_destroy(mxh_obj_t *o)
 {
     mxh_kernel_t *k = o->kernel;
-    if (o->type == MXH_OBJ_PROCESS)
-        mxh_proc_kill((mxh_proc_t *)o);
+    if (o->type == MXH_OBJ_PROCESS || o->type == MXH_OBJ_JOB ||
+        o->type == MXH_OBJ_THREAD)
+        mxh_task_destroy(o);
     if (o->type == MXH_OBJ_PORT)
         mxh_port_destroy((mxh_port_t *)o);
     if (o->type == MXH_OBJ_CHANNEL)
@@ -190,8 +193,9 @@ mxh_koid_t mxh_object_peer_koid(mxh_obj_t *o)
 mxh_obj_t *mxh_object_create(mxh_kernel_t *k, uint32_t type,
                              mxh_koid_t related_koid)
 {
-    if (!mxh_valid_type(type) || type == MXH_OBJ_PROCESS ||
-        type == MXH_OBJ_CHANNEL || type == MXH_OBJ_EVENT_PAIR)
+    /* A job made here has no parent (a root of its own); threads need a
+     * process (mxh_thread_create), processes mxh_proc_create. */
+    if (type != MXH_OBJ_EVENT && type != MXH_OBJ_PORT && type != MXH_OBJ_JOB)
         return NULL;
     mxh_obj_t *o = mxh_obj_alloc(k, 0, type, related_koid);
     if (o)
@@ -302,6 +306,10 @@ uint32_t mxh_object_signal_raw(mxh_obj_t *o, uint32_t clear, uint32_t set)
 /* The last handle of `o` went away; the caller still holds a reference. */
 static void zero_handles(mxh_obj_t *o)
 {
+    if (o->type == MXH_OBJ_PROCESS || o->type == MXH_OBJ_THREAD) {
+        mxh_task_zero_handles(o);
+        return;
+    }
     mxh_link_t *l = o->link;
     if (!l)
         return;

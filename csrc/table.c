@@ -240,17 +240,33 @@ static void proc_unlink(mxh_proc_t *p)
 
 int64_t mxh_proc_kill(mxh_proc_t *p)
 {
+    return mxh_proc_kill_code(p, -1);
+}
+
+int64_t mxh_proc_kill_code(mxh_proc_t *p, int64_t code)
+{
     spin_lock(&p->lock);
     if (p->dead) {
         spin_unlock(&p->lock);
         return MXH_ERR_BAD_STATE;
     }
     p->dead = true;
+    p->state = TASK_DEAD;
+    if (!p->exit_called)
+        p->retcode = code;
     slot_t *slots = p->slots;
     uint32_t used = p->used, live = p->live, quota = p->quota;
     p->slots = NULL;
     p->cap = p->used = p->live = p->fq_len = p->quota = 0;
     p->fq_head = p->fq_tail = NIL;
+    /* Its threads die with it (table -> object lock order). */
+    for (mxh_thread_t *t = p->threads; t; t = t->next) {
+        if (t->state != TASK_DEAD) {
+            t->state = TASK_DEAD;
+            mxh_object_signal_raw(&t->obj, 0, MXH_SIGNAL_TASK_TERMINATED);
+        }
+    }
+    p->live_threads = 0;
     spin_unlock(&p->lock);
     proc_unlink(p);
     mxh_charge_return(p->obj.kernel, (uint64_t)live + quota);
@@ -661,6 +677,44 @@ int64_t mxh_object_signal(mxh_proc_t *p, uint64_t h, uint32_t clear,
         else
             rc = MXH_ERR_PEER_CLOSED;
         spin_unlock(&l->lock);
+    }
+    spin_unlock(&p->lock);
+    return rc;
+}
+
+/* ---- handles for objects made elsewhere (task.c) ----------------------------------- */
+
+int64_t mxh_charge_one(mxh_proc_t *p)
+{
+    for (int attempt = 0;; attempt++) {
+        LOCK_ALIVE(p);
+        bool ok = mxh_quota_take(p, 1);
+        spin_unlock(&p->lock);
+        if (ok)
+            return MXH_OK;
+        if (attempt)
+            return MXH_ERR_NO_RESOURCES;
+        mxh_quota_reclaim(p->obj.kernel);
+    }
+}
+
+void mxh_uncharge_one(mxh_proc_t *p)
+{
+    spin_lock(&p->lock);
+    if (p->dead)
+        mxh_charge_return(p->obj.kernel, 1);
+    else
+        mxh_quota_give(p, 1);
+    spin_unlock(&p->lock);
+}
+
+int64_t mxh_handle_create_charged(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights)
+{
+    LOCK_ALIVE(p);
+    int64_t rc = mxh_reserve_slots(p, 1);
+    if (rc == MXH_OK) {
+        atomic_fetch_add(&o->counts, ONE_HANDLE + 1);
+        rc = mxh_slot_bind(p, o, rights);
     }
     spin_unlock(&p->lock);
     return rc;

@@ -74,6 +74,18 @@ port_wait = lib.mxh_port_wait
 port_cancel = lib.mxh_port_cancel
 PORT_PAYLOAD = lib.MXH_PORT_PAYLOAD
 
+kernel_boot = lib.mxh_kernel_boot
+job_create = lib.mxh_job_create
+process_create = lib.mxh_process_create
+thread_create = lib.mxh_thread_create
+process_start = lib.mxh_process_start
+thread_start = lib.mxh_thread_start
+process_exit = lib.mxh_process_exit
+task_kill = lib.mxh_task_kill
+task_info = lib.mxh_task_info
+process_handles_of = lib.mxh_process_handles_of
+proc_state = lib.mxh_proc_state
+
 bench_empty_p = lib.mxh_bench_empty_p
 bench_empty_ph = lib.mxh_bench_empty_ph
 bench_empty_phr = lib.mxh_bench_empty_phr

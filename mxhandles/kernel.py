@@ -16,7 +16,7 @@ from ._args import as_int
 from ._core import ffi
 from .constants import DEFAULT_JOB_RIGHTS, ObjType
 from .errors import ERR_NO_MEMORY, ERR_NOT_FOUND, MxError
-from .objects import Job, Record, Thread
+from .objects import Record
 from .process import Process
 from .records import Stats
 
@@ -54,7 +54,7 @@ class Kernel:
         self.on_process_start = on_process_start
         self._rng = random.Random(seed) if seed is not None else None
         self._lock = threading.RLock()
-        self._records: Dict[int, Record] = {}
+        self._prune_at = 64
         self._processes: Dict[int, Process] = {}
         k = _core.kernel_create(max_handles or 0)
         if k == ffi.NULL:
@@ -63,14 +63,18 @@ class Kernel:
         # Pooled out-buffers for channel reads (see _core.ReadBuffers).
         self._buffers: List[_core.ReadBuffers] = []
 
-        # Boot: root job, init and its thread, init's root-job handle.
-        self.root_job = self._add(Job(self, self._new_object(ObjType.JOB, 0),
-                                      None))
-        init = self._new_process("init", self.root_job.koid)
-        init.state = "running"
-        self._init = init
-        self._add(Thread(self, self._new_object(ObjType.THREAD, init.koid),
-                         init.koid, "init"))
+        # Boot: root job, init and its thread (the kernel's references),
+        # and init's handle to the root job.
+        job, init_p, thread = (ffi.new("mxh_obj_t **"), ffi.new("mxh_proc_t **"),
+                               ffi.new("mxh_obj_t **"))
+        rc = _core.kernel_boot(self._k, self._secret(), job, init_p, thread)
+        if rc < 0:
+            raise MemoryError("mxh_kernel_boot")
+        self.root_job = Record(self, job[0])
+        self._init_ref = Record(self, _core.proc_object(init_p[0]))
+        self._init_thread = Record(self, thread[0])
+        init = Process(self, init_p[0], "init", self.root_job.koid)
+        self._init = self._register(init)
         h = _core.handle_create(init._p, self.root_job.obj,
                                 int(DEFAULT_JOB_RIGHTS))
         if h < 0:
@@ -89,23 +93,13 @@ class Kernel:
             return self._rng.getrandbits(64)
         return int.from_bytes(os.urandom(8), "little")
 
-    def _new_object(self, type_: int, related_koid: int) -> Any:
-        o = _core.object_create(self._k, int(type_), related_koid)
-        if o == ffi.NULL:
-            raise MxError(ERR_NO_MEMORY, "object_create")
-        return o
-
-    def _add(self, rec: Any) -> Any:
-        self._records[rec.koid] = rec
-        return rec
-
-    def _new_process(self, name: str, job_koid: int) -> Process:
-        p = _core.proc_create(self._k, self._secret(), job_koid)
-        if p == ffi.NULL:
-            raise MxError(ERR_NO_MEMORY, "mx_process_create")
-        proc = Process(self, p, name, job_koid)
-        self._add(proc)
-        self._processes[proc.koid] = proc
+    def _register(self, proc: Process) -> Process:
+        """Remembers a process's view for Kernel.process(koid)."""
+        with self._lock:
+            self._processes[proc.koid] = proc
+            if len(self._processes) > self._prune_at:
+                self._live_processes()
+                self._prune_at = 2 * len(self._processes) + 64
         return proc
 
     # -- public surface -----------------------------------------------------------
@@ -120,7 +114,7 @@ class Kernel:
         debugger's view).  ``MxError(ERR_NOT_FOUND)`` otherwise."""
         k = as_int(koid, "koid")
         proc = self._processes.get(k)
-        if proc is None:
+        if proc is None or _core.object_destroyed(_core.proc_object(proc._p)):
             raise MxError(ERR_NOT_FOUND, "Kernel.process")
         return proc
 
@@ -186,7 +180,7 @@ class Kernel:
             processes.append({
                 "koid": proc.koid,
                 "name": proc.name,
-                "state": proc._state(),
+                "state": proc.state,
                 "handles": [{"value": v, "koid": koid, "type": t, "rights": r}
                             for v, koid, t, r in proc.handles()],
             })

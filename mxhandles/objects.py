@@ -1,14 +1,13 @@
-"""Python-side records of task objects (jobs, threads).
+"""References the Python kernel holds on C objects.
 
 The C core runs every object's life (counts, zero-handles actions,
-destruction).  A record here holds what the core has no use for (names,
-the job tree as Python sees it) and one reference on its C object, which the
-kernel drops when the record's object must go (:meth:`Record.release`), or
-the garbage collector drops if the whole ``Kernel`` goes first.
+destruction).  The Python ``Kernel`` holds one reference on each of its own
+objects (the root job, init and init's thread) through a :class:`Record`,
+which the garbage collector drops with the ``Kernel``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 from ._core import ffi
@@ -34,30 +33,3 @@ class Record:
         if obj is not None:
             self.obj = None
             ffi.release(obj)
-
-
-class Job(Record):
-    """A job: a node of the process tree."""
-
-    __slots__ = ("parent", "children", "processes", "killed")
-
-    def __init__(self, kernel: "Kernel", obj: Any,
-                 parent: Optional["Job"]) -> None:
-        super().__init__(kernel, obj)
-        self.parent = parent
-        self.children: List[int] = []
-        self.processes: List[int] = []
-        self.killed = False
-
-
-class Thread(Record):
-    """A thread of a process."""
-
-    __slots__ = ("process_koid", "name", "state")
-
-    def __init__(self, kernel: "Kernel", obj: Any, process_koid: int,
-                 name: str) -> None:
-        super().__init__(kernel, obj)
-        self.process_koid = process_koid
-        self.name = name
-        self.state = "new"

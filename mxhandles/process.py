@@ -22,7 +22,14 @@ from .constants import (
     HANDLE_INVALID,
     INFO_HANDLE_BASIC,
     INFO_HANDLE_VALID,
+    INFO_JOB_CHILDREN,
+    INFO_JOB_PROCESSES,
+    INFO_PROCESS,
+    INFO_PROCESS_HANDLES,
+    INFO_PROCESS_THREADS,
+    MAX_NAME_LEN,
     OBJ_PROP_WAITABLE,
+    RIGHT_WRITE,
     TIME_INFINITE,
     ObjType,
 )
@@ -35,8 +42,8 @@ from .errors import (
     ERR_TIMED_OUT,
     MxError,
 )
-from .objects import Record
-from .records import HandleBasic, Packet, StartInfo, packet_from_c
+from .records import (HandleBasic, HandleEntry, Packet, ProcessInfo,
+                      StartInfo, packet_from_c)
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -59,13 +66,26 @@ _BUFFER_TOO_SMALL = int(ERR_BUFFER_TOO_SMALL)
 _CALL_FAILED = int(ERR_CALL_FAILED)
 _CHANNEL = int(ObjType.CHANNEL)
 _CHANNEL_RIGHTS = int(DEFAULT_CHANNEL_RIGHTS)
+_STATES = ("new", "running", "exited")
+_JOB = int(ObjType.JOB)
 _EVENT = int(ObjType.EVENT)
 _PORT = int(ObjType.PORT)
 _PORT_RIGHTS = int(DEFAULT_PORT_RIGHTS)
+_RIGHT_WRITE = int(RIGHT_WRITE)
 _TIMED_OUT = int(ERR_TIMED_OUT)
 _EVENT_PAIR = int(ObjType.EVENT_PAIR)
 _EVENT_RIGHTS = int(DEFAULT_EVENT_RIGHTS)
 _EVENTPAIR_RIGHTS = int(DEFAULT_EVENTPAIR_RIGHTS)
+
+
+_TASK_TOPICS = frozenset((int(INFO_PROCESS), int(INFO_PROCESS_THREADS),
+                          int(INFO_JOB_CHILDREN), int(INFO_JOB_PROCESSES)))
+
+
+def _cut_name(name: str) -> str:
+    """The longest prefix of name whose UTF-8 form fits MAX_NAME_LEN - 1."""
+    raw = name.encode("utf-8", "surrogatepass")[:MAX_NAME_LEN - 1]
+    return raw.decode("utf-8", "ignore")
 
 
 def _seq(values: Any) -> List[Any]:
@@ -80,35 +100,46 @@ def _seq(values: Any) -> List[Any]:
                         % type(values).__name__) from None
 
 
-class Process(Record):
+class Process:
     """A process: its handle table and the syscalls it makes.
 
-    Obtain one from :attr:`Kernel.init` or :meth:`Kernel.process`; do not
-    construct it directly.  Attributes: ``koid``, ``name``, ``kernel`` and
-    ``start_info`` (``None`` until started, always ``None`` for init).
+    Obtain one from :attr:`Kernel.init`, :meth:`Kernel.process` or the
+    ``process`` argument of ``on_process_start``; do not construct it.
+    Attributes: ``koid``, ``name``, ``kernel``, ``start_info`` (``None``
+    until started, always ``None`` for init) and ``state`` (``"new"``,
+    ``"running"`` or ``"exited"``).  A view holds no reference to the
+    process: it never keeps it alive, and once the process is gone its
+    syscalls raise ``ERR_BAD_STATE``.
     """
 
-    __slots__ = ("_p", "_pin", "name", "start_info", "job_koid",
-                 "_root_job_handle", "state")
+    __slots__ = ("kernel", "koid", "_p", "_pin", "name", "start_info",
+                 "job_koid", "_root_job_handle", "__weakref__")
 
-    def __init__(self, kernel: "Kernel", p: Any, name: str,
-                 job_koid: int) -> None:
-        super().__init__(kernel, _core.proc_object(p))
+    def __init__(self, kernel: "Kernel", p: Any, name: str, job_koid: int,
+                 pinned: bool = False) -> None:
+        self.kernel = kernel
         self._p = p
-        # The pin keeps the C struct's memory while this view exists, so a
-        # destroyed process still answers (with BAD_STATE) instead of
-        # touching freed memory.
-        _core.object_pin(_core.proc_object(p))
-        self._pin = ffi.gc(_core.proc_object(p), _core.object_unpin)
+        obj = _core.proc_object(p)
+        # The pin keeps the C struct's memory (not the process) while this
+        # view exists, so a destroyed process answers BAD_STATE instead of
+        # touching freed memory.  `pinned`: the core pinned it for us.
+        if not pinned:
+            _core.object_pin(obj)
+        self._pin = ffi.gc(obj, _core.object_unpin)
+        self.koid: int = _core.object_koid(obj)
         self.name = name
         self.start_info: Optional[StartInfo] = None
         self.job_koid = job_koid
         self._root_job_handle = HANDLE_INVALID
-        self.state = "new"
 
     def __repr__(self) -> str:
         return "<Process koid=%d name=%r %s>" % (self.koid, self.name,
                                                 self.state)
+
+    @property
+    def state(self) -> str:
+        """``"new"``, ``"running"`` or ``"exited"``."""
+        return _STATES[_core.proc_state(self._p, ffi.NULL)]
 
     # -- slow paths ---------------------------------------------------------
 
@@ -454,8 +485,11 @@ class Process(Record):
         self._check_alive(syscall)
         k = u64_arg(key, "key", syscall)
         st = as_int(status, "status")
-        if not -2**31 <= st < 2**31 or len(payload) > PORT_PAYLOAD:
-            raise MxError(ERR_INVALID_ARGS, syscall)
+        if not -2**31 <= st < 2**31:
+            # The port's own checks come first (SPEC's column order).
+            rc = _core.handle_get(self._p, pv, _PORT, _RIGHT_WRITE, ffi.NULL)
+            raise MxError(rc if rc < 0 else ERR_INVALID_ARGS, syscall)
+        # The core checks the port, then the payload's length.
         rc = _core.port_queue(self._p, pv, k, st, payload, len(payload))
         if rc < 0:
             raise MxError(rc, syscall)
@@ -515,7 +549,8 @@ class Process(Record):
     # -- information --------------------------------------------------------------
 
     def mx_object_get_info(self, h: int, topic: int) -> Any:
-        """Information about ``h`` by ``topic`` (``INFO_*``)."""
+        """Information about ``h`` by ``topic`` (``INFO_*``; checked first:
+        ``NOT_SUPPORTED`` for an unknown one)."""
         syscall = "mx_object_get_info"
         hv = handle_arg(h)
         t = as_int(topic, "topic")
@@ -528,6 +563,32 @@ class Process(Record):
                 return None
             return HandleBasic(info.koid, info.rights, info.type,
                                info.related_koid, OBJ_PROP_WAITABLE)
+        if t == INFO_PROCESS_HANDLES:
+            n = 64
+            while True:
+                buf = ffi.new("mxh_handle_info_t[]", n)
+                rc = _core.process_handles_of(self._p, hv, buf, n)
+                if rc < 0:
+                    raise MxError(rc, syscall)
+                if rc <= n:
+                    return [HandleEntry(buf[i].value, buf[i].koid, buf[i].type,
+                                        buf[i].rights) for i in range(rc)]
+                n = rc + rc // 4
+        if t in _TASK_TOPICS:
+            pinfo = ffi.new("mxh_process_info_t *")
+            n = 64
+            while True:
+                koids = ffi.new("uint64_t[]", n)
+                rc = _core.task_info(self._p, hv, t, pinfo, koids, n)
+                if rc < 0:
+                    raise MxError(rc, syscall)
+                if t == INFO_PROCESS:
+                    return ProcessInfo(int(pinfo.return_code),
+                                       bool(pinfo.started), bool(pinfo.exited),
+                                       False)
+                if rc <= n:
+                    return [int(k) for k in koids[0:rc]]
+                n = rc + rc // 4
         self._check_alive(syscall)
         raise MxError(ERR_NOT_SUPPORTED, syscall)
 
@@ -539,11 +600,103 @@ class Process(Record):
         self._check_alive("mx_job_default")
         return self._root_job_handle
 
-    def _state(self) -> str:
-        """"new", "running" or "exited"."""
-        if _core.proc_is_dead(self._p):
-            return "exited"
-        return self.state
+    def _task_options(self, handle: Any, options: Any, syscall: str,
+                      name: Any = None) -> Tuple[int, int]:
+        hv = handle_arg(handle)
+        if name is not None and not isinstance(name, str):
+            raise TypeError("%s: name must be a str, not %s"
+                            % (syscall, type(name).__name__))
+        as_int(options, "options")
+        self._check_alive(syscall)
+        return hv, u32_arg(options, "options", syscall)
+
+    def mx_job_create(self, parent_job: int, options: int = 0) -> int:
+        """A new job under ``parent_job``: its handle."""
+        hv, opts = self._task_options(parent_job, options, "mx_job_create")
+        rc = _core.job_create(self._p, hv, opts)
+        if rc < 0:
+            raise MxError(rc, "mx_job_create")
+        return rc  # type: ignore[no-any-return]
+
+    def mx_process_create(self, job: int, name: str, options: int = 0) -> int:
+        """A new process in ``job`` (not started): its handle.  ``name`` is
+        cut to the longest prefix whose UTF-8 form fits 31 bytes."""
+        syscall = "mx_process_create"
+        hv, opts = self._task_options(job, options, syscall, name)
+        short = _cut_name(name)
+        out = ffi.new("mxh_proc_t **")
+        kernel = self.kernel
+        rc = _core.process_create(self._p, hv, kernel._secret(), opts, out)
+        if rc < 0:
+            raise MxError(rc, syscall)
+        kernel._register(Process(kernel, out[0], short,
+                                 _core.object_koid(_core.proc_object(out[0])),
+                                 pinned=True))
+        return rc  # type: ignore[no-any-return]
+
+    def mx_thread_create(self, process: int, name: str, options: int = 0) -> int:
+        """A new thread of ``process`` (not started): its handle."""
+        syscall = "mx_thread_create"
+        hv, opts = self._task_options(process, options, syscall, name)
+        rc = _core.thread_create(self._p, hv, opts)
+        if rc < 0:
+            raise MxError(rc, syscall)
+        return rc  # type: ignore[no-any-return]
+
+    def mx_process_start(self, process: int, thread: int, entry: Any,
+                         stack: Any, arg1: int, arg2: Any) -> None:
+        """Starts ``process`` with ``thread``; ``arg1`` (a handle of this
+        process with ``RIGHT_TRANSFER``) moves into it as its bootstrap
+        handle.  The new process's ``start_info`` records ``entry``,
+        ``stack``, ``arg1`` (its value there) and ``arg2``; then the
+        kernel's ``on_process_start`` runs in this thread."""
+        syscall = "mx_process_start"
+        pv, tv = handle_arg(process), handle_arg(thread)
+        a1 = handle_arg(arg1, "arg1")
+        self._check_alive(syscall)
+        koid = ffi.new("uint64_t *")
+        rc = _core.process_start(self._p, pv, tv, a1, koid)
+        if rc < 0:
+            raise MxError(rc, syscall)
+        kernel = self.kernel
+        child = kernel._processes.get(int(koid[0]))
+        if child is None:               # started, then gone at once
+            return
+        info = StartInfo(entry, stack, int(rc), arg2)
+        child.start_info = info
+        if kernel.on_process_start is not None:
+            kernel.on_process_start(child, info)
+
+    def mx_thread_start(self, thread: int, entry: Any, stack: Any,
+                        arg1: int, arg2: int) -> None:
+        """Starts an extra thread of a started process."""
+        syscall = "mx_thread_start"
+        tv = handle_arg(thread)
+        as_int(arg1, "arg1")
+        as_int(arg2, "arg2")
+        self._check_alive(syscall)
+        rc = _core.thread_start(self._p, tv)
+        if rc < 0:
+            raise MxError(rc, syscall)
+
+    def mx_process_exit(self, retcode: int) -> None:
+        """This process exits with ``retcode``: its threads die, its handles
+        are closed and ``TASK_TERMINATED`` is asserted."""
+        syscall = "mx_process_exit"
+        code = as_int(retcode, "retcode")
+        self._check_alive(syscall)
+        if not -2**63 <= code < 2**63:
+            raise MxError(ERR_INVALID_ARGS, syscall)
+        rc = _core.process_exit(self._p, code)
+        if rc < 0:
+            raise MxError(rc, syscall)
+
+    def mx_task_kill(self, task: int) -> None:
+        """Kills a job (and everything below it), a process (return code
+        -1) or a thread."""
+        rc = _core.task_kill(self._p, handle_arg(task))
+        if rc < 0:
+            raise MxError(rc, "mx_task_kill")
 
     # -- inspection helpers -------------------------------------------------------------
 

@@ -252,10 +252,6 @@ def test_queue_user_too_long_after_handle_checks(kernel, init):
     init.mx_handle_close(port)
 
 
-@pytest.mark.xfail(strict=True, reason="mx_port_queue checks the payload "
-                   "length in Python before the port handle: a payload over "
-                   "32 bytes gives INVALID_ARGS instead of BAD_HANDLE / "
-                   "WRONG_TYPE / ACCESS_DENIED (SPEC §3 errors column order)")
 @pytest.mark.parametrize("which", ["bad_handle", "wrong_type", "no_write"])
 def test_queue_handle_errors_before_payload_length(kernel, init, which):
     long = SimpleNamespace(key=1, status=0, user=b"u" * 33)

@@ -62,6 +62,7 @@ class Kernel:
         self._k = ffi.gc(k, _core.kernel_release)
         # Pooled out-buffers for channel reads (see _core.ReadBuffers).
         self._buffers: List[_core.ReadBuffers] = []
+        self._infos: List[Any] = []     # pooled mxh_handle_info_t
 
         # Boot: root job, init and its thread (the kernel's references),
         # and init's handle to the root job.

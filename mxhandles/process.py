@@ -67,6 +67,9 @@ _CALL_FAILED = int(ERR_CALL_FAILED)
 _CHANNEL = int(ObjType.CHANNEL)
 _CHANNEL_RIGHTS = int(DEFAULT_CHANNEL_RIGHTS)
 _STATES = ("new", "running", "exited")
+_BASIC = int(INFO_HANDLE_BASIC)
+_VALUE_MAX = 2**31 - 1
+_handle_basic = _core.handle_basic
 _JOB = int(ObjType.JOB)
 _EVENT = int(ObjType.EVENT)
 _PORT = int(ObjType.PORT)
@@ -552,11 +555,23 @@ class Process:
         """Information about ``h`` by ``topic`` (``INFO_*``; checked first:
         ``NOT_SUPPORTED`` for an unknown one)."""
         syscall = "mx_object_get_info"
+        if topic == _BASIC and type(h) is int and 0 < h <= _VALUE_MAX:
+            # Fast path: a pooled out-struct, one C call, one record.
+            pool = self.kernel._infos
+            info = pool.pop() if pool else ffi.new("mxh_handle_info_t *")
+            rc = _handle_basic(self._p, h, info)
+            if rc < 0:
+                pool.append(info)
+                raise MxError(rc, syscall)
+            result = HandleBasic(info.koid, info.rights, info.type,
+                                 info.related_koid, OBJ_PROP_WAITABLE)
+            pool.append(info)
+            return result
         hv = handle_arg(h)
         t = as_int(topic, "topic")
         if t == INFO_HANDLE_BASIC or t == INFO_HANDLE_VALID:
             info = ffi.new("mxh_handle_info_t *")
-            rc = _core.handle_basic(self._p, hv, info)
+            rc = _handle_basic(self._p, hv, info)
             if rc < 0:
                 raise MxError(rc, syscall)
             if t == INFO_HANDLE_VALID:

@@ -616,9 +616,9 @@ class Process:
         return self._root_job_handle
 
     def _task_options(self, handle: Any, options: Any, syscall: str,
-                      name: Any = None) -> Tuple[int, int]:
+                      name: Any = "") -> Tuple[int, int]:
         hv = handle_arg(handle)
-        if name is not None and not isinstance(name, str):
+        if not isinstance(name, str):
             raise TypeError("%s: name must be a str, not %s"
                             % (syscall, type(name).__name__))
         as_int(options, "options")

@@ -87,14 +87,49 @@ bool mxh_sleeper_sleep(mxh_sleeper_t *s, uint64_t deadline)
 
 /* ---- object locks: a port's is the kernel's port_lock ------------------------ */
 
+/* Ports that became readable and whose PORT_READABLE is still to be
+ * asserted (port_lock held).  Asserting it may fire async waits on the
+ * port into other ports, which may become readable in turn: a per-thread
+ * work list instead of recursion.  While tl_edges_busy is set, edges only
+ * join the list: so nothing walks a port's waiters while another walk of
+ * them is under way further up the stack (a walk that unlinks or frees
+ * waiters would break the outer one's `next`). */
+static _Thread_local mxh_port_t *tl_edges;
+static _Thread_local bool tl_edges_busy;
+
+static void edges_drain(void)
+{
+    mxh_port_t *port;
+    while ((port = tl_edges) != NULL) {
+        tl_edges = port->edge_next;
+        port->edge_next = NULL;
+        if (port->head)     /* still readable */
+            mxh_signal_locked(&port->obj, 0, MXH_SIGNAL_PORT_READABLE);
+    }
+}
+
+/* Whoever holds a port's object lock may be walking its waiters
+ * (mxh_signal_locked, mxh_cancel_waiters): readable edges raised meanwhile
+ * wait for the unlock. */
 void mxh_obj_lock(mxh_obj_t *o)
 {
-    spin_lock(o->type == MXH_OBJ_PORT ? &o->kernel->port_lock : &o->lock);
+    if (o->type != MXH_OBJ_PORT) {
+        spin_lock(&o->lock);
+        return;
+    }
+    spin_lock(&o->kernel->port_lock);
+    tl_edges_busy = true;
 }
 
 void mxh_obj_unlock(mxh_obj_t *o)
 {
-    spin_unlock(o->type == MXH_OBJ_PORT ? &o->kernel->port_lock : &o->lock);
+    if (o->type != MXH_OBJ_PORT) {
+        spin_unlock(&o->lock);
+        return;
+    }
+    edges_drain();
+    tl_edges_busy = false;
+    spin_unlock(&o->kernel->port_lock);
 }
 
 void mxh_waiter_link(mxh_obj_t *o, mxh_waiter_t *w)
@@ -221,7 +256,9 @@ int64_t mxh_object_wait_many(mxh_proc_t *p, const uint64_t *hs,
         if (atomic_load(&o->signals) & w->want) {
             w->observed = atomic_load(&o->signals);
             w->status = MXH_OK;
-            sl.done = true;     /* not linked: nobody else sees it */
+            /* w is not linked, but an earlier item's waker may be in
+             * mxh_sleeper_wake on another thread: done under the mutex. */
+            mxh_sleeper_wake(&sl);
         } else {
             mxh_waiter_link(o, w);
         }
@@ -258,12 +295,9 @@ int64_t mxh_object_wait_many(mxh_proc_t *p, const uint64_t *hs,
 
 static inline mxh_port_t *as_port(mxh_obj_t *o) { return (mxh_port_t *)o; }
 
-/* A port became readable (port_lock held).  Asserting PORT_READABLE may
- * fire async waits on the port into other ports, which may become readable
- * in turn: a per-thread work list instead of recursion. */
-static _Thread_local mxh_port_t *tl_edges;
-static _Thread_local bool tl_edges_busy;
-
+/* A port became readable (port_lock held): its edge joins the work list,
+ * drained now unless a drain or a walk of a port's waiters is under way
+ * (then by that drain, or at that port's mxh_obj_unlock). */
 static void port_readable(mxh_port_t *port)
 {
     port->edge_next = tl_edges;
@@ -271,11 +305,7 @@ static void port_readable(mxh_port_t *port)
     if (tl_edges_busy)
         return;
     tl_edges_busy = true;
-    while ((port = tl_edges) != NULL) {
-        tl_edges = port->edge_next;
-        port->edge_next = NULL;
-        mxh_signal_locked(&port->obj, 0, MXH_SIGNAL_PORT_READABLE);
-    }
+    edges_drain();
     tl_edges_busy = false;
 }
 
@@ -327,7 +357,16 @@ static void async_free(mxh_waiter_t *w)
 void mxh_async_fire(mxh_waiter_t *w, uint32_t observed)
 {
     mxh_port_t *port = w->port;
-    if (port->dead || w->queued)
+    if (port->dead) {
+        /* Its port is gone: the wait ends here (port_destroy took back any
+         * packet, so none is queued).  The watched object is alive (it is
+         * being signaled), so the kernel outlives the unpin. */
+        mxh_waiter_unlink(w);
+        w->detached = true;
+        async_free(w);
+        return;
+    }
+    if (w->queued)
         return;
     mxh_pkt_t *pkt = &w->pkt;
     pkt->owner = w;
@@ -474,24 +513,45 @@ int64_t mxh_port_wait(mxh_proc_t *p, uint64_t port_h, uint64_t deadline,
         return rc;
     }
     mxh_object_ref(&port->obj);
-    spin_unlock(&p->lock);
     mxh_sleeper_t sl;
     bool sleeper = false;
-    for (;;) {
+    /* Every round looks at the handle and links its waiter under the table
+     * lock (the first round still holds it from the checks above): a
+     * close, replace or move of the handle, or p's death, takes that lock
+     * before it cancels the handle's waiters, so it either finds the
+     * waiter linked or makes the next round end with CANCELED.  Without
+     * this a close between the check and the link would be missed and the
+     * wait would sleep until its deadline. */
+    for (bool locked = true;; locked = false) {
+        if (!locked) {
+            spin_lock(&p->lock);
+            slot_t *s = p->dead ? NULL : mxh_lookup(p, port_h);
+            if (!s || s->obj != &port->obj) {
+                spin_unlock(&p->lock);
+                rc = MXH_ERR_CANCELED;
+                break;
+            }
+        }
         spin_lock(&k->port_lock);
         if (port_pop(port, out)) {
             spin_unlock(&k->port_lock);
+            spin_unlock(&p->lock);
             rc = MXH_OK;
             break;
         }
         if (deadline <= mxh_now()) {
             spin_unlock(&k->port_lock);
+            spin_unlock(&p->lock);
             rc = MXH_ERR_TIMED_OUT;
             break;
         }
         if (!sleeper) {
+            /* Not under the spin locks: set up, then look again. */
+            spin_unlock(&k->port_lock);
+            spin_unlock(&p->lock);
             mxh_sleeper_init(&sl);
             sleeper = true;
+            continue;
         }
         sl.done = false;
         mxh_waiter_t w;
@@ -501,8 +561,10 @@ int64_t mxh_port_wait(mxh_proc_t *p, uint64_t port_h, uint64_t deadline,
         w.proc = p;
         w.handle = (uint32_t)port_h;
         w.sleeper = &sl;
+        w.target = &port->obj;
         mxh_waiter_link(&port->obj, &w);
         spin_unlock(&k->port_lock);
+        spin_unlock(&p->lock);
         mxh_sleeper_sleep(&sl, deadline);
         spin_lock(&k->port_lock);
         if (w.obj)

@@ -2146,3 +2146,58 @@ def test_collect_kills_a_live_process_whose_handles_are_all_unreachable(
     assert terminated(init, c.t)
     assert sigs(init, c.peer) & mx.CHANNEL_PEER_CLOSED
     finish(kernel, init, c.t, c.peer, job)
+
+
+def test_process_start_ends_async_waits_on_the_moved_handle(kernel, init, job):
+    p = init.mx_process_create(job, "p")
+    t = init.mx_thread_create(p, "t")
+    a, b = init.mx_channel_create()
+    port = init.mx_port_create()
+    init.mx_object_wait_async(b, port, 5, mx.CHANNEL_READABLE,
+                              mx.WAIT_ASYNC_ONCE)
+    init.mx_process_start(p, t, None, None, b, 0)
+    init.mx_channel_write(a, b"x")
+    expect(mx.ERR_TIMED_OUT, init.mx_port_wait, port, 0)
+    expect(mx.ERR_NOT_FOUND, init.mx_port_cancel, port, a, 5)
+    finish(kernel, init, p, t, a, port, job)
+
+
+def test_death_ends_the_dead_process_async_waits(kernel, init, job):
+    """Async waits through the dead process's handles end with it: a later
+    signal queues nothing on the (shared) port."""
+    c = spawn(kernel, init, job)
+    port = init.mx_port_create()
+    ev = init.mx_event_create()
+    init.mx_channel_write(c.peer, b"", [
+        init.mx_handle_duplicate(port, mx.RIGHT_SAME_RIGHTS),
+        init.mx_handle_duplicate(ev, mx.RIGHT_SAME_RIGHTS)])
+    _, (cport, cev) = c.proc.mx_channel_read(c.boot)
+    c.proc.mx_object_wait_async(cev, cport, 9, mx.EVENT_SIGNALED,
+                                mx.WAIT_ASYNC_REPEATING)
+    c.proc.mx_object_wait_async(cev, cport, 10, mx.USER_SIGNAL_0,
+                                mx.WAIT_ASYNC_ONCE)
+    init.mx_task_kill(c.p)
+    init.mx_object_signal(ev, 0, mx.EVENT_SIGNALED | mx.USER_SIGNAL_0)
+    expect(mx.ERR_TIMED_OUT, init.mx_port_wait, port, 0)
+    finish(kernel, init, port, ev, c.p, c.t, c.peer, job)
+
+
+def test_killing_the_root_job_kills_init_too():
+    """Everything below the root job dies, init included; the kernel still
+    holds init, which answers as exited and makes no more syscalls."""
+    k = mx.Kernel(seed=13)
+    init = k.init
+    root = init.mx_job_default()
+    job = init.mx_job_create(root)
+    c = spawn(k, init, job)
+    init.mx_task_kill(root)
+    assert init.state == "exited" and c.proc.state == "exited"
+    expect(mx.ERR_BAD_STATE, init.mx_event_create)
+    expect(mx.ERR_BAD_STATE, init.mx_job_default)
+    assert k.process(init.koid) is init
+    k.collect()
+    st = k.stats()
+    assert st.live_handles == 0 and st.in_transit_handles == 0
+    assert st.live_objects == {"event": 0, "eventpair": 0, "channel": 0,
+                               "port": 0, "job": 1, "process": 1, "thread": 1}
+    assert [p["state"] for p in k.snapshot()["processes"]] == ["exited"]

@@ -40,6 +40,9 @@ from mxhandles.bench import (
 from mxhandles.bench.harness import VariantError
 from mxhandles.bench.report import machine_info
 from mxhandles.bench.rows import build_cycle, build_nest, has_channels
+from mxhandles.bench.waits import (AIO_WAITERS, PingPong, aio_round,
+                                   asyncio_round, c_bytes_per_async_wait,
+                                   has_ports, has_waits)
 from mxhandles.model import ModelKernel
 
 TINY = Settings("test", repeats=2, sample_ms=0.05)
@@ -62,12 +65,21 @@ def test_every_row_runs() -> None:
     assert [r.row for r in report.rows] == quick_rows
     assert report.skipped == [row for row in ROWS if not row.quick]
     assert [r.error for r in report.rows] == [None] * len(quick_rows)
-    model_channels = has_channels(ModelKernel().init)
+    model = ModelKernel().init
+    model_channels = has_channels(model)
+    # The waiting rows: the model's variant where the model has the calls;
+    # the aio row has none (aio drives the C core).
+    model_waits = {"wake-up latency (signal \u2192 wait_one)": has_waits(model),
+                   "aio wait (%s waiters)" % "{:,}".format(AIO_WAITERS): False,
+                   "port queue+wait": has_ports(model)}
     for r in report.rows:
         assert r.has("mx")
         assert r.has("floor") == (r.row.floor is not None)
         if r.row.os is None:
             assert not r.has("os")
+        if r.row.name in model_waits:
+            assert r.has("model") == model_waits[r.row.name]
+            continue
         if not r.row.name.startswith(("channel", "close nest", "collect")):
             assert r.has("model")
         elif r.row.name.startswith("channel"):
@@ -102,6 +114,7 @@ def test_json_structure(tmp_path: Path) -> None:
             assert set(t) == {"metric", "op", "value", "actual", "met"}
             assert t["met"] in (True, False)
         assert row["error"] is None
+        assert row["notes"] == [] and row["info"] == {}
     assert "os/mx" not in rep["ratios"]
     judged = sum(len(r["targets"]) for r in doc["rows"])
     assert doc["targets_judged"] == judged
@@ -371,3 +384,65 @@ def test_scaling_rows_are_registered() -> None:
     for sc in SCALING:
         for name, size in zip(sc.rows, sc.sizes):
             assert by_name[name].per == size
+
+
+# -- waiting rows ------------------------------------------------------------------
+
+
+def test_wait_rows_are_registered() -> None:
+    names = [r.name for r in ROWS]
+    for name in ("wake-up latency (signal \u2192 wait_one)",
+                 "aio wait (10,000 waiters)", "port queue+wait"):
+        assert name in names
+    assert [r.name for r in select_rows("wake-up")] == [
+        "wake-up latency (signal \u2192 wait_one)"]
+
+
+def test_ping_pong_thread_stops() -> None:
+    import threading
+
+    e1, e2 = threading.Event(), threading.Event()
+    far = PingPong(e1.wait, e1.clear, e2.set, e1.set)
+    for _ in range(20):
+        e1.set()
+        assert e2.wait(10)
+        e2.clear()
+    far.stop()
+    assert not far.thread.is_alive() and far.error is None
+
+
+def test_aio_rounds_wake_everyone() -> None:
+    """One round of each of the aio row's statements: every waiter woken
+    (a round raises otherwise); the C core's bytes per async wait, where
+    glibc tells."""
+    import asyncio
+
+    from mxhandles import aio
+
+    kernel = Kernel(seed=1)
+    proc = kernel.init
+    events = [proc.mx_event_create() for _ in range(50)]
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(aio_round(proc, events, 1 << 24)) == 50
+        assert aio.pending(proc) == 0
+        loop_events = [asyncio.Event() for _ in range(50)]
+        assert loop.run_until_complete(asyncio_round(loop_events)) == 50
+    finally:
+        aio.close(proc)
+        loop.close()
+    c_bytes = c_bytes_per_async_wait(kernel, 1000)
+    assert c_bytes is None or c_bytes > 0
+    assert kernel.stats().live_objects["port"] == 0
+
+
+def test_notes_reach_table_and_json() -> None:
+    r = _fake_result({"mx": [1.0], "model": [5.0], "floor": [1.0]},
+                     Target("model/mx", ">=", 3))
+    r.notes.append("memory per waiter: 1 B")
+    r.info["bytes"] = 1
+    report = Report(TINY, machine_info(), 5.0, [r])
+    assert "fake: memory per waiter: 1 B" in format_report(report)
+    row = json.loads(json.dumps(report.as_dict()))["rows"][0]
+    assert row["notes"] == ["memory per waiter: 1 B"]
+    assert row["info"] == {"bytes": 1}

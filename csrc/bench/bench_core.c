@@ -7,8 +7,12 @@
  * Every figure is the best of several repeats (CLOCK_MONOTONIC): the
  * handle syscalls, transit, dup+close throughput with 1 and 2 threads (in
  * their own processes and in one shared process), process teardown,
- * channel write+read round trips with 0/1/4/64 handles and the close of a
- * nest of channels 10k/100k/1M deep (ns per level: the reaper is linear).
+ * channel write+read round trips with 0/1/4/64 handles, the close of a
+ * nest of channels 10k/100k/1M deep (ns per level: the reaper is linear),
+ * the wake-up latency of mxh_object_signal -> mxh_object_wait_one across
+ * two threads (the median of many ping-pongs, next to a plain pthread
+ * condition-variable ping-pong measured in the same run) and a port's
+ * queue + wait round trip.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -23,6 +27,7 @@
 #define EV_RIGHTS (MXH_RIGHT_DUPLICATE | MXH_RIGHT_TRANSFER | \
                    MXH_RIGHT_READ | MXH_RIGHT_WRITE)
 #define REPEATS 5
+#define U0 (1u << 24)
 
 static void die(const char *what, int64_t rc) {
     fprintf(stderr, "bench_core: %s failed (%lld)\n", what, (long long)rc);
@@ -221,6 +226,158 @@ static double bench_nest_close(long depth) {
     return best;
 }
 
+/* ---- waking ------------------------------------------------------------------- */
+
+/* Ping-pong between the main thread and a server thread: the main thread
+ * sets e1 and waits for e2 (then clears it); the server waits for e1,
+ * clears it and sets e2.  One round trip is two one-way wakes: a round's
+ * time / 2 is one signal -> wait wake-up.  The condvar version does the
+ * same with two {mutex, condition variable, flag} events. */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int flag;
+} cv_event;
+
+static void cv_set(cv_event *e) {
+    pthread_mutex_lock(&e->mu);
+    e->flag = 1;
+    pthread_cond_signal(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void cv_wait_clear(cv_event *e, int clear) {
+    pthread_mutex_lock(&e->mu);
+    while (!e->flag)
+        pthread_cond_wait(&e->cv, &e->mu);
+    if (clear)
+        e->flag = 0;
+    pthread_mutex_unlock(&e->mu);
+}
+
+typedef struct {
+    int mx;                 /* 1: mxh events, 0: condvars */
+    mxh_proc_t *p;
+    uint64_t e1, e2;
+    cv_event *c1, *c2;
+    long rounds;
+} pp_arg;
+
+static void *pp_server(void *arg) {
+    pp_arg *a = arg;
+    for (long i = 0; i < a->rounds; i++) {
+        if (a->mx) {
+            uint32_t obs;
+            ok(mxh_object_wait_one(a->p, a->e1, U0, UINT64_MAX, &obs), "wait");
+            ok(mxh_object_signal(a->p, a->e1, U0, 0, 0), "clear");
+            ok(mxh_object_signal(a->p, a->e2, 0, U0, 0), "signal");
+        } else {
+            cv_wait_clear(a->c1, 1);
+            cv_set(a->c2);
+        }
+    }
+    return NULL;
+}
+
+/* `rounds` round trips; each one's time (ns) into out[0..rounds). */
+static void pp_block(pp_arg *a, double *out) {
+    pthread_t t;
+    pthread_create(&t, NULL, pp_server, a);
+    for (long i = 0; i < a->rounds; i++) {
+        double t0 = now_ns();
+        if (a->mx) {
+            uint32_t obs;
+            ok(mxh_object_signal(a->p, a->e1, 0, U0, 0), "signal");
+            ok(mxh_object_wait_one(a->p, a->e2, U0, UINT64_MAX, &obs), "wait");
+            ok(mxh_object_signal(a->p, a->e2, U0, 0, 0), "clear");
+        } else {
+            cv_set(a->c1);
+            cv_wait_clear(a->c2, 1);
+        }
+        out[i] = now_ns() - t0;
+    }
+    pthread_join(t, NULL);
+}
+
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median(double *v, long n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Median one-way wake-up (µs) of mx and of condvars, blocks of each
+ * alternating so that both see the same machine. */
+static void bench_wake(double *mx_us, double *cv_us) {
+    enum { BLOCKS = 10, ROUNDS = 2000, WARM = 200 };
+    mxh_kernel_t *k = mxh_kernel_create(0);
+    mxh_proc_t *p = proc(k, 40);
+    cv_event c1 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    cv_event c2 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    pp_arg a = {0, p,
+                (uint64_t)ok(mxh_object_create_handle(p, MXH_OBJ_EVENT,
+                                                      EV_RIGHTS), "create"),
+                (uint64_t)ok(mxh_object_create_handle(p, MXH_OBJ_EVENT,
+                                                      EV_RIGHTS), "create"),
+                &c1, &c2, WARM};
+    double *block = malloc(sizeof(double) * ROUNDS);
+    double *all[2] = {malloc(sizeof(double) * BLOCKS * ROUNDS),
+                      malloc(sizeof(double) * BLOCKS * ROUNDS)};
+    if (!block || !all[0] || !all[1])
+        die("malloc", MXH_ERR_NO_MEMORY);
+    for (int mx = 0; mx < 2; mx++) {       /* warm both up */
+        a.mx = mx;
+        pp_block(&a, block);
+    }
+    a.rounds = ROUNDS;
+    for (int b = 0; b < BLOCKS; b++) {
+        for (int i = 0; i < 2; i++) {
+            a.mx = (b + i) % 2;
+            pp_block(&a, all[a.mx] + (long)b * ROUNDS);
+        }
+    }
+    *mx_us = median(all[1], (long)BLOCKS * ROUNDS) / 2 / 1000;
+    *cv_us = median(all[0], (long)BLOCKS * ROUNDS) / 2 / 1000;
+    free(block);
+    free(all[0]);
+    free(all[1]);
+    drop(p);
+    mxh_kernel_release(k);
+}
+
+/* A user packet queued and taken back (one thread): ns per round trip. */
+static double bench_port_rt(void) {
+    mxh_kernel_t *k = mxh_kernel_create(0);
+    mxh_proc_t *p = proc(k, 41);
+    uint64_t port = (uint64_t)ok(mxh_object_create_handle(p, MXH_OBJ_PORT,
+                                                          EV_RIGHTS), "port");
+    unsigned char payload[MXH_PORT_PAYLOAD] = "0123456789abcdef0123456789abcde";
+    mxh_packet_t pk;
+    long iters = 1000000;
+    double best = 1e300;
+    uint64_t acc = 0;
+    for (int r = 0; r < REPEATS + 1; r++) {   /* the first warms up */
+        double t0 = now_ns();
+        for (long i = 0; i < iters; i++) {
+            ok(mxh_port_queue(p, port, (uint64_t)i, 0, payload, sizeof payload),
+               "queue");
+            ok(mxh_port_wait(p, port, UINT64_MAX, &pk), "wait");
+            acc += pk.key;
+        }
+        double t = (now_ns() - t0) / (double)iters;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    sink += acc;
+    drop(p);
+    mxh_kernel_release(k);
+    return best;
+}
+
 /* ---- threads ------------------------------------------------------------------ */
 
 typedef struct {
@@ -325,6 +482,9 @@ int main(int argc, char **argv) {
     double rt4 = bench_channel_rt(4), rt64 = bench_channel_rt(64);
     double n10k = bench_nest_close(10000), n100k = bench_nest_close(100000);
     double n1m = bench_nest_close(1000000);
+    double wake_mx, wake_cv;
+    bench_wake(&wake_mx, &wake_cv);
+    double port_rt = bench_port_rt();
     if (json) {
         printf("{\"dup_close_ns\": %.2f, \"create_close_ns\": %.2f, "
                "\"transit4_take_bind_ns\": %.2f, "
@@ -340,9 +500,14 @@ int main(int argc, char **argv) {
                "\"channel_rt_ns_4h\": %.2f, \"channel_rt_ns_64h\": %.2f, "
                "\"nest_close_ns_per_level_10k\": %.2f, "
                "\"nest_close_ns_per_level_100k\": %.2f, "
-               "\"nest_close_ns_per_level_1m\": %.2f}\n",
+               "\"nest_close_ns_per_level_1m\": %.2f, "
+               "\"wake_us_median\": %.3f, "
+               "\"condvar_wake_us_median\": %.3f, "
+               "\"ratio_wake_mx_over_condvar\": %.3f, "
+               "\"port_queue_wait_ns\": %.2f}\n",
                dc, cc, tr, t1, t2, t2s, t2 / t1, t2s / t1, k1k, k100k, k1m,
-               rt0, rt1, rt4, rt64, n10k, n100k, n1m);
+               rt0, rt1, rt4, rt64, n10k, n100k, n1m, wake_mx, wake_cv,
+               wake_mx / wake_cv, port_rt);
         return 0;
     }
     printf("bench_core (best of %d, ns per op)\n", REPEATS);
@@ -365,5 +530,9 @@ int main(int argc, char **argv) {
     printf("  close of a nest, 100,000 deep      %8.2f ns/level\n", n100k);
     printf("  close of a nest, 1,000,000 deep    %8.2f ns/level"
            "  (x%.2f the 10k figure per level)\n", n1m, n1m / n10k);
+    printf("  wake-up signal -> wait_one, 2 thr  %8.2f us median one-way"
+           "  (x%.2f of a pthread condvar: %.2f us)\n",
+           wake_mx, wake_mx / wake_cv, wake_cv);
+    printf("  port queue+wait, 1 user packet     %8.2f ns\n", port_rt);
     return 0;
 }

@@ -62,6 +62,8 @@ class RowResult:
     row: Row
     measurement: Optional[Measurement]
     error: Optional[str] = None
+    notes: List[str] = field(default_factory=list)   # from the fixture
+    info: Dict[str, Any] = field(default_factory=dict)
 
     def has(self, variant: str) -> bool:
         """Whether ``variant`` was measured."""
@@ -130,6 +132,8 @@ class RowResult:
             "targets": [t.as_dict() for t in self.targets()],
             "all_met": self.all_met(),
             "error": self.error,
+            "notes": list(self.notes),
+            "info": self.info,
         }
 
 
@@ -322,7 +326,8 @@ def run_rows(rows: Sequence[Row], settings: Settings,
             continue
         finally:
             fixture.close()
-        report.rows.append(RowResult(row, m))
+        report.rows.append(RowResult(row, m, notes=list(fixture.notes),
+                                     info=dict(fixture.info)))
     progress.done()
     report.seconds = time.perf_counter() - start
     return report
@@ -450,6 +455,11 @@ def format_report(report: Report, stream: Optional[IO[str]] = None) -> str:
                    "10k): %s" % ", ".join(no_model))
     for r in report.errors():
         out.append("ERROR %s: %s" % (r.row.name, r.error))
+    noted = [r for r in report.rows if r.notes]
+    if noted:
+        out += ["", "notes:"]
+        for r in noted:
+            out += ["  %s: %s" % (r.row.name, note) for note in r.notes]
     met, judged = report.target_counts()
     out += ["",
             "targets met: %d/%d %s%s   (%.1f s)" % (

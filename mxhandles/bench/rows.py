@@ -113,12 +113,17 @@ class Fixture:
     statement (``None`` for a variant the row does not measure), the
     clean-up to run afterwards (closing file descriptors) and, for a
     one-shot row, each variant's ``prepare(env)``, which rebuilds the state
-    the operation consumes before every sample (untimed)."""
+    the operation consumes before every sample (untimed).  ``notes`` (text)
+    and ``info`` (plain data) are what the setup measured besides time
+    (memory per waiter, say): the report prints the notes under the row's
+    name and puts both in the JSON."""
 
     envs: Dict[str, Optional[Dict[str, Any]]]
     cleanups: List[Callable[[], None]] = field(default_factory=list)
     prepare: Dict[str, Callable[[Dict[str, Any]], None]] = field(
         default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+    info: Dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         """Runs the clean-ups, last registered first."""
@@ -704,3 +709,10 @@ def select_rows(patterns: Optional[str],
                    else p in n for p in pats)
 
     return [row for row in rows if matches(row.name)]
+
+
+# The waiting rows (wake-up latency, asyncio waiters, port round trips) live
+# in .waits, which builds on this module: imported last, appended last.
+from .waits import WAIT_ROWS  # noqa: E402
+
+ROWS += WAIT_ROWS

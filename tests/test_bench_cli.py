@@ -19,6 +19,7 @@ from mxhandles.__main__ import main
 from mxhandles import Kernel
 from mxhandles.bench import (
     METRICS,
+    NS_METRICS,
     ROWS,
     SCALING,
     Fixture,
@@ -39,7 +40,8 @@ from mxhandles.bench import (
 )
 from mxhandles.bench.harness import VariantError
 from mxhandles.bench.report import machine_info
-from mxhandles.bench.rows import build_cycle, build_nest, has_channels
+from mxhandles.bench.rows import (build_cycle, build_nest, build_process,
+                                  has_channels, has_tasks)
 from mxhandles.bench.waits import (AIO_WAITERS, PingPong, aio_round,
                                    asyncio_round, c_bytes_per_async_wait,
                                    has_ports, has_waits)
@@ -80,7 +82,10 @@ def test_every_row_runs() -> None:
         if r.row.name in model_waits:
             assert r.has("model") == model_waits[r.row.name]
             continue
-        if not r.row.name.startswith(("channel", "close nest", "collect")):
+        if r.row.name.startswith("process"):
+            # the quick teardowns (1k, 100k) are within the model's reach
+            assert r.has("model") == has_tasks(model)
+        elif not r.row.name.startswith(("channel", "close nest", "collect")):
             assert r.has("model")
         elif r.row.name.startswith("channel"):
             assert r.has("model") == model_channels
@@ -160,7 +165,7 @@ def test_rows_are_well_formed() -> None:
     for row in ROWS:
         assert row.targets or row.name in in_scaling, row.name
         for t in row.targets:
-            assert t.metric in METRICS
+            assert t.metric in METRICS or t.metric in NS_METRICS
 
 
 def _fake_result(samples: Dict[str, List[float]], *targets: Target
@@ -184,6 +189,29 @@ def test_target_verdicts() -> None:
     assert not r.all_met()
 
 
+def test_absolute_target() -> None:
+    """``Target("mx ns", "<=", 100)``: on the median ns of mx itself,
+    shown in the ns table next to the mx cell."""
+    t = Target("mx ns", "<=", 100)
+    assert t.absolute and not Target("os/mx", ">=", 1).absolute
+    assert str(t) == "\u2264100 ns"
+    fast = _fake_result({"mx": [90.0, 99.0, 120.0], "model": [500.0] * 3,
+                         "floor": [1.0] * 3}, t)
+    [v] = fast.targets()
+    assert v.actual == pytest.approx(99.0) and v.met
+    slow = _fake_result({"mx": [101.0], "model": [500.0], "floor": [1.0]},
+                        t, Target("model/mx", ">=", 3))
+    assert [x.met for x in slow.targets()] == [False, True]
+    assert not slow.all_met()
+    report = Report(TINY, machine_info(), 5.0, [fast, slow], scaling=[])
+    assert report.target_counts() == (2, 3)
+    text = format_report(report)
+    assert "\u2264100 ns" in text
+    doc = json.loads(json.dumps(report.as_dict()))
+    assert doc["rows"][0]["targets"][0]["metric"] == "mx ns"
+    assert doc["rows"][0]["targets"][0]["actual"] == pytest.approx(99.0)
+
+
 def test_target_without_data_is_not_judged() -> None:
     r = _fake_result({"mx": [1.0], "model": [5.0], "floor": [1.0]},
                      Target("os/mx", ">=", 1))
@@ -197,6 +225,8 @@ def test_target_rejects_unknown_metric() -> None:
         Target("mx/model", ">=", 1)
     with pytest.raises(ValueError):
         Target("os/mx", ">", 1)
+    with pytest.raises(ValueError):
+        Target("model ns", "<=", 1)
 
 
 def _fake_report(met: bool) -> Report:
@@ -323,6 +353,60 @@ def test_nest_and_cycle_builders(kernel_cls: Any) -> None:
     assert kernel.stats().live_objects["channel"] == before
 
 
+@pytest.mark.parametrize("kernel_cls", [Kernel, ModelKernel])
+def test_process_builder(kernel_cls: Any) -> None:
+    """build_process makes a process holding exactly n handles; the row's
+    kill closes them all and destroys the event; the handle left to the
+    dead process goes with everything else."""
+    kernel = kernel_cls(seed=1)
+    init = kernel.init
+    if not has_tasks(init) or not hasattr(kernel, "process"):
+        pytest.skip("the model has no tasks yet")
+    before = kernel.stats()
+    ph = build_process(kernel, 300)
+    st = kernel.stats()
+    assert st.live_handles == before.live_handles + 301
+    assert st.live_objects["event"] == before.live_objects["event"] + 1
+    assert st.live_objects["process"] == before.live_objects["process"] + 1
+    init.mx_task_kill(ph)
+    st = kernel.stats()
+    assert st.live_handles == before.live_handles + 1
+    assert st.live_objects["event"] == before.live_objects["event"]
+    info = init.mx_object_get_info(ph, bench.rows._BASIC)
+    assert info.type == 1  # still a process handle, to a dead process
+    init.mx_handle_close(ph)
+    assert kernel.stats().live_objects == before.live_objects
+
+
+def test_task_rows() -> None:
+    """The teardown rows divide by the handles their fixture builds; the
+    1M one carries the absolute target; the cycle row leaves nothing
+    behind."""
+    by_name = {r.name: r for r in ROWS}
+    sizes = {"1k": 1_000, "100k": 100_000, "1M": 1_000_000}
+    for label, n in sizes.items():
+        row = by_name["process teardown (%s handles)" % label]
+        assert row.per == n and row.unit == "handle"
+        assert row.quick == (n < 1_000_000)
+    [t] = by_name["process teardown (1M handles)"].targets
+    assert (t.metric, t.op, t.value) == ("mx ns", "<=", 100)
+    row = by_name["process create+start+kill"]
+    fixture = row.setup()
+    try:
+        variants = row.variants(fixture)
+        kernel = fixture.envs["mx"]["kill"].__self__.kernel
+        before = kernel.stats()
+        variants["mx"].run(5)
+        assert kernel.stats().live_objects == before.live_objects
+        assert kernel.stats().live_handles == before.live_handles
+        if "model" in variants:
+            variants["model"].run(2)
+        if "os" in variants:
+            variants["os"].run(1)
+    finally:
+        fixture.close()
+
+
 def test_row_repeats_cap() -> None:
     row = Row(name="slow", doc="", mx="pass", floor=None, floor_doc="",
               max_repeats=(3, 7))
@@ -378,8 +462,8 @@ def test_scaling_verdicts() -> None:
 
 
 def test_scaling_rows_are_registered() -> None:
-    """The close-nest rows and the scaling target agree on names and on
-    the depths the rows divide by."""
+    """The close-nest and teardown rows and their scaling targets agree on
+    names and on the sizes the rows divide by."""
     by_name = {r.name: r for r in ROWS}
     for sc in SCALING:
         for name, size in zip(sc.rows, sc.sizes):

@@ -24,6 +24,7 @@ from .report import (
 )
 from .rows import (
     METRICS,
+    NS_METRICS,
     ROWS,
     SCALING,
     VARIANTS,
@@ -35,9 +36,9 @@ from .rows import (
 )
 
 __all__ = [
-    "FULL", "METRICS", "QUICK", "ROWS", "SCALING", "VARIANTS", "Fixture",
-    "Measurement", "Progress", "Report", "Row", "RowResult", "Scaling",
-    "ScalingResult", "Settings", "Stats", "Target", "Variant",
+    "FULL", "METRICS", "NS_METRICS", "QUICK", "ROWS", "SCALING", "VARIANTS",
+    "Fixture", "Measurement", "Progress", "Report", "Row", "RowResult",
+    "Scaling", "ScalingResult", "Settings", "Stats", "Target", "Variant",
     "format_report", "judge_scaling", "measure", "run_rows", "select_rows",
     "write_json", "write_plot",
 ]

@@ -12,7 +12,8 @@ from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 from .._version import __version__
 from .harness import (Measurement, Stats, VariantError, loop_overhead_ns,
                       measure)
-from .rows import METRICS, SCALING, VARIANTS, Row, Scaling, Target
+from .rows import (METRICS, NS_METRICS, SCALING, VARIANTS, Row, Scaling,
+                   Target)
 
 JSON_SCHEMA = "mxhandles-bench/1"
 
@@ -44,7 +45,7 @@ class TargetResult:
     ``None`` (and ``met`` is ``None``) when the row lacks a variant."""
 
     target: Target
-    actual: Optional[float]
+    actual: Optional[float]  # a median ratio, or ns for an absolute target
     met: Optional[bool]
 
     def as_dict(self) -> Dict[str, Any]:
@@ -87,12 +88,15 @@ class RowResult:
         """Every declared target with its verdict."""
         out = []
         for target in self.row.targets:
-            ratio = self.ratio(target.metric)
-            if ratio is None:
+            if target.metric in NS_METRICS:
+                stats = self.ns(NS_METRICS[target.metric])
+            else:
+                stats = self.ratio(target.metric)
+            if stats is None:
                 out.append(TargetResult(target, None, None))
             else:
-                out.append(TargetResult(target, ratio.median,
-                                        target.met(ratio.median)))
+                out.append(TargetResult(target, stats.median,
+                                        target.met(stats.median)))
         return out
 
     def all_met(self) -> bool:
@@ -356,6 +360,18 @@ def _ns_cell(s: Optional[Stats]) -> str:
     return "%s [%s\u2013%s]" % (_num(s.median), _num(s.min), _num(s.max))
 
 
+def _ns_target_cell(result: RowResult, variant: str,
+                    marks: Tuple[str, str]) -> str:
+    """The ns cell of ``variant``, with the verdicts of the row's targets
+    on that variant's own ns (``Target("mx ns", ...)``)."""
+    cell = _ns_cell(result.ns(variant))
+    for t in result.targets():
+        if (t.met is not None
+                and NS_METRICS.get(t.target.metric) == variant):
+            cell += " %s %s" % (t.target, marks[0] if t.met else marks[1])
+    return cell
+
+
 def _marks(stream: IO[str]) -> Tuple[str, str]:
     """(met, missed) marks the stream can encode."""
     try:
@@ -408,7 +424,7 @@ def format_report(report: Report, stream: Optional[IO[str]] = None) -> str:
     ]
     out += _table(["operation", "per", *VARIANTS],
                   [[r.row.name, r.row.unit,
-                    *(_ns_cell(r.ns(v)) for v in VARIANTS)]
+                    *(_ns_target_cell(r, v, marks) for v in VARIANTS)]
                    for r in report.rows])
     out += ["", "ratios (median of per-repeat ratios) and targets"]
     body = []
@@ -451,8 +467,9 @@ def format_report(report: Report, stream: Optional[IO[str]] = None) -> str:
                 if r.error is None and not r.has("model")]
     if no_model:
         out.append("  model = \u2014: the model lacks the calls (channels, "
-                   "collect) or the row leaves it out (nests deeper than "
-                   "10k): %s" % ", ".join(no_model))
+                   "collect, tasks) or the row leaves it out (nests deeper "
+                   "than 10k, teardowns of more than 100k handles): %s"
+                   % ", ".join(no_model))
     for r in report.errors():
         out.append("ERROR %s: %s" % (r.row.name, r.error))
     noted = [r for r in report.rows if r.notes]

@@ -47,8 +47,17 @@ cycle) consumes the state it acts on, so their fixtures give a ``prepare``
 per variant that rebuilds it, untimed, before every sample, and the row's
 ``per`` turns the time into ns per level or per destroyed object.
 
+Task rows: :func:`teardown_fixture` (one-shot: a process of init's root
+job holding ``n`` handles, rebuilt before every sample, killed by the
+statement) and :func:`task_cycle_fixture` (a process created, given a
+thread, started and killed, over and over).  The model's variants run only
+where the model has the task calls (``—`` otherwise).
+
 A :class:`Scaling` in :data:`SCALING` is a target across rows: how the
-cost of one operation grows with the size the rows measure it at.
+cost of one operation grows with the size the rows measure it at.  A
+:class:`Target` is on a ratio of two variants (:data:`METRICS`) or on one
+variant's own ns per unit (:data:`NS_METRICS`: ``Target("mx ns", "<=",
+100)`` reads "at most 100 ns per unit").
 """
 from __future__ import annotations
 
@@ -56,6 +65,7 @@ import fnmatch
 import math
 import operator
 import os
+import signal
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -75,6 +85,9 @@ METRICS: Dict[str, Tuple[str, str]] = {
     "mx/floor": ("mx", "floor"),
 }
 
+#: Targets on one variant's own ns per operation (per unit), by name.
+NS_METRICS: Dict[str, str] = {"mx ns": "mx"}
+
 _OPS: Dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -86,16 +99,18 @@ _OP_SIGNS = {">=": "\u2265", "<=": "\u2264"}
 class Target:
     """A goal for one ratio of a row, judged on the median paired ratio:
     ``Target("os/mx", ">=", 1.7)`` reads "mx is at least 1.7 times faster
-    than the real kernel"."""
+    than the real kernel"; or for one variant's median ns per operation
+    (per unit): ``Target("mx ns", "<=", 100)``."""
 
     metric: str
     op: str
     value: float
 
     def __post_init__(self) -> None:
-        if self.metric not in METRICS:
+        if self.metric not in METRICS and self.metric not in NS_METRICS:
             raise ValueError("unknown metric %r (one of %s)"
-                             % (self.metric, ", ".join(METRICS)))
+                             % (self.metric,
+                                ", ".join([*METRICS, *NS_METRICS])))
         if self.op not in _OPS:
             raise ValueError("unknown comparison %r (>= or <=)" % self.op)
 
@@ -103,8 +118,14 @@ class Target:
         """Whether ``actual`` (the measured ratio) meets the target."""
         return _OPS[self.op](actual, self.value)
 
+    @property
+    def absolute(self) -> bool:
+        """Whether the target is on ns per unit, not on a ratio."""
+        return self.metric in NS_METRICS
+
     def __str__(self) -> str:
-        return "%s%g" % (_OP_SIGNS[self.op], self.value)
+        return "%s%g%s" % (_OP_SIGNS[self.op], self.value,
+                           " ns" if self.absolute else "")
 
 
 @dataclass
@@ -474,6 +495,113 @@ def cycle_fixture() -> Fixture:
     return fixture
 
 
+# -- task fixtures ---------------------------------------------------------------
+
+#: The task calls a row needs of a process (the model grows them
+#: separately).
+TASK_CALLS = ("mx_job_default", "mx_process_create", "mx_thread_create",
+              "mx_process_start", "mx_task_kill")
+
+
+def has_tasks(proc: Any) -> bool:
+    """Whether ``proc`` (a real or a model process) has the task calls."""
+    return all(hasattr(proc, name) for name in TASK_CALLS)
+
+
+def build_process(kernel: Any, n: int) -> int:
+    """A new process in init's root job holding ``n`` handles: an event of
+    its own and ``n - 1`` duplicates of it, made by the process itself
+    through ``kernel.process(koid)`` (a debugger's view: a process need not
+    run to make calls here).  Returns init's handle to it; killing it closes
+    the ``n`` handles (SPEC section 5 rule 4)."""
+    init = kernel.init
+    ph = init.mx_process_create(init.mx_job_default(), "victim")
+    child = kernel.process(init.mx_object_get_info(ph, _BASIC).koid)
+    dup = child.mx_handle_duplicate
+    ev = child.mx_event_create()
+    for _ in range(n - 1):
+        dup(ev, _R)
+    return ph  # type: ignore[no-any-return]
+
+
+#: Largest process the model's teardown variant builds (its duplicates
+#: and its teardown take microseconds a handle).
+MODEL_TEARDOWN_MAX = 100_000
+
+
+def teardown_fixture(n: int) -> Callable[[], Fixture]:
+    """The setup of a ``process teardown`` row: ``kill`` (init's
+    ``mx_task_kill``) and ``ph``, init's handle to a process holding ``n``
+    handles (:func:`build_process`), rebuilt by ``prepare`` before every
+    sample (which first closes the handle to the last sample's dead
+    process); the model's variant only up to :data:`MODEL_TEARDOWN_MAX`
+    and where it has tasks."""
+
+    def setup() -> Fixture:
+        from ..model import ModelKernel
+
+        fixture = Fixture({"floor": None, "os": None})
+        kernels: Dict[str, Any] = {"mx": Kernel(seed=1),
+                                   "model": ModelKernel(seed=1)}
+        for name, kernel in kernels.items():
+            init = kernel.init
+            if not (has_tasks(init) and hasattr(kernel, "process")) or (
+                    name == "model" and n > MODEL_TEARDOWN_MAX):
+                fixture.envs[name] = None
+                continue
+            fixture.envs[name] = {"kill": init.mx_task_kill, "ph": 0}
+
+            def prepare(env: Dict[str, Any], kernel: Any = kernel,
+                        close: Any = init.mx_handle_close) -> None:
+                if env["ph"]:
+                    close(env["ph"])
+                env["ph"] = build_process(kernel, n)
+
+            fixture.prepare[name] = prepare
+        return fixture
+
+    setup.__name__ = setup.__qualname__ = "teardown_fixture_%d" % n
+    return setup
+
+
+def _task_env(proc: Any) -> Dict[str, Any]:
+    return {
+        "pcreate": proc.mx_process_create,
+        "tcreate": proc.mx_thread_create,
+        "start": proc.mx_process_start,
+        "kill": proc.mx_task_kill,
+        "close": proc.mx_handle_close,
+        "event_create": proc.mx_event_create,
+        "job": proc.mx_job_default(),
+    }
+
+
+#: Linux and the BSDs: the real kernel's process create + kill.
+HAVE_FORK = hasattr(os, "fork") and hasattr(os, "waitpid")
+
+
+def task_cycle_fixture() -> Fixture:
+    """The setup of the ``process create+start+kill`` row: init's task
+    calls and ``job`` (its root-job handle) on both kernels (the model's
+    variant left out while the model has no tasks); ``fork``, ``_exit``,
+    ``kill``, ``waitpid`` and ``SIGKILL`` for the real kernel."""
+    from ..model import ModelKernel
+
+    kernel = Kernel(seed=1)
+    model = ModelKernel(seed=1).init
+    fixture = Fixture({})
+    mx_env = _task_env(kernel.init)
+    fixture.envs = {
+        "mx": mx_env,
+        "model": _task_env(model) if has_tasks(model) else None,
+        "floor": floor_env(kernel, mx_env["job"]),
+        "os": {"fork": os.fork, "_exit": os._exit, "kill": os.kill,
+               "waitpid": os.waitpid, "SIGKILL": signal.SIGKILL}
+        if HAVE_FORK else None,
+    }
+    return fixture
+
+
 # -- the rows ------------------------------------------------------------------
 
 _CLOSE_MANY_OS = """
@@ -684,13 +812,78 @@ ROWS.append(Row(
     group="channels",
 ))
 
+#: (name suffix, handles, max repeats (quick, full), in --quick runs,
+#: targets)
+_TEARDOWNS = [("1k", 1_000, (30, 60), True, ()),
+              ("100k", 100_000, (6, 15), True, ()),
+              ("1M", 1_000_000, (3, 5), False,
+               (Target("mx ns", "<=", 100),))]
+
+ROWS += [
+    Row(
+        name="process teardown (%s handles)" % label,
+        doc="mx_task_kill of a process holding %s handles (an event and its "
+        "duplicates, made by the process itself), built before every "
+        "sample; ns per handle" % "{:,}".format(n),
+        mx="kill(ph)",
+        floor=None,
+        floor_doc="none (one kill; the teardown runs inside C)",
+        setup=teardown_fixture(n),
+        per=n,
+        unit="handle",
+        max_repeats=repeats,
+        quick=quick,
+        targets=targets,
+        group="handles",
+    )
+    for label, n, repeats, quick, targets in _TEARDOWNS
+]
+
+_TASK_CYCLE = """
+ph = pcreate(job, "p")
+th = tcreate(ph, "t")
+start(ph, th, 0, 0, event_create(), 0)
+kill(ph)
+close(th)
+close(ph)
+"""
+_FORK_KILL = """
+pid = fork()
+if not pid:
+    _exit(0)
+kill(pid, SIGKILL)
+waitpid(pid, 0)
+"""
+
+ROWS.append(Row(
+    name="process create+start+kill",
+    doc="create a process in the root job and a thread of it, start it "
+    "with a new event as its bootstrap handle, kill it, close the thread "
+    "and process handles (7 syscalls; everything made is destroyed)",
+    mx=_TASK_CYCLE,
+    floor="phr(p, h, r)\nphr(p, h, r)\nphr(p, h, r)\nphr(p, h, r)\n"
+    "ph(p, h)\nph(p, h)\nph(p, h)",
+    floor_doc="four empty (p, h, rights) calls + three empty (p, h) calls, "
+    "an approximation (the creates and start pass more arguments)",
+    os=_FORK_KILL,
+    os_doc="os.fork (the child _exits at once) + os.kill(SIGKILL) + "
+    "os.waitpid",
+    setup=task_cycle_fixture,
+    targets=(Target("model/mx", ">=", 3),),
+    group="handles",
+))
+
 #: Targets across rows.  The issue: closing a nest of depth N is linear in
 #: N, "10k -> 100k -> 1M within 12x per decade" (of the whole close; the
-#: cost per level may grow at most 1.2x per decade).
+#: cost per level may grow at most 1.2x per decade).  A process's teardown
+#: is linear in its handles likewise.
 SCALING: List[Scaling] = [
     Scaling("close nest", tuple("close nest depth %s" % label
                                 for label, _, _, _ in _NESTS),
             tuple(depth for _, depth, _, _ in _NESTS), 12.0),
+    Scaling("process teardown", tuple("process teardown (%s handles)" % label
+                                      for label, _, _, _, _ in _TEARDOWNS),
+            tuple(n for _, n, _, _, _ in _TEARDOWNS), 12.0),
 ]
 
 

@@ -58,12 +58,16 @@ void mxh_sleeper_fini(mxh_sleeper_t *s)
     pthread_mutex_destroy(&s->mu);
 }
 
+/* Wakes the sleeper.  The signal goes after the unlock (the woken thread
+ * need not wait for our mutex): safe because every waker holds the lock of
+ * the object the waiter is on, and the sleeping thread takes that lock
+ * again before it leaves, so the sleeper outlives this call. */
 void mxh_sleeper_wake(mxh_sleeper_t *s)
 {
     pthread_mutex_lock(&s->mu);
     s->done = true;
-    pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_signal(&s->cv);
 }
 
 bool mxh_sleeper_sleep(mxh_sleeper_t *s, uint64_t deadline)

@@ -43,7 +43,7 @@ from .errors import (
     MxError,
 )
 from .records import (HandleBasic, HandleEntry, Packet, ProcessInfo,
-                      StartInfo, packet_from_c)
+                      SignalInfo, StartInfo)
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -83,6 +83,15 @@ _EVENTPAIR_RIGHTS = int(DEFAULT_EVENTPAIR_RIGHTS)
 
 _TASK_TOPICS = frozenset((int(INFO_PROCESS), int(INFO_PROCESS_THREADS),
                           int(INFO_JOB_CHILDREN), int(INFO_JOB_PROCESSES)))
+
+
+def packet_from_c(p: Any) -> Packet:
+    """A :class:`Packet` from an ``mxh_packet_t``."""
+    if p.type == 0:
+        return Packet(int(p.key), 0, int(p.status), None, ffi.buffer(p.user)[:])
+    return Packet(int(p.key), int(p.type), int(p.status),
+                  SignalInfo(int(p.trigger), int(p.observed), int(p.count)),
+                  None)
 
 
 def _cut_name(name: str) -> str:

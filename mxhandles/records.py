@@ -94,12 +94,3 @@ class PortPacket:
             raise ValueError("a user packet carries at most 32 bytes, not %d"
                              % len(payload))
         object.__setattr__(self, "user", payload.ljust(32, b"\0"))
-
-
-def packet_from_c(p: Any) -> Packet:
-    """A :class:`Packet` from an ``mxh_packet_t``."""
-    if p.type == 0:
-        return Packet(int(p.key), 0, int(p.status), None, bytes(p.user))
-    return Packet(int(p.key), int(p.type), int(p.status),
-                  SignalInfo(int(p.trigger), int(p.observed), int(p.count)),
-                  None)

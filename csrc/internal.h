@@ -128,6 +128,7 @@ struct mxh_proc {
     mxh_thread_t *threads;          /* every thread object, dead or not */
     mxh_job_t *job;                 /* referenced; NULL for none */
     mxh_proc_t *job_next, *job_prev;    /* job->procs, under job's lock */
+    mxh_obj_t *drop_next;           /* task.c's deferred parent drops */
     /* A killed table the reaper closes (mxh_reap_table), pinned till then. */
     slot_t *reap_slots;
     uint32_t reap_used;
@@ -192,6 +193,7 @@ struct mxh_job {
     mxh_job_t *sib_next, *sib_prev; /* parent->children, under its lock */
     mxh_proc_t *procs;              /* not referenced; under obj.lock */
     bool killed;                    /* under obj.lock */
+    mxh_obj_t *drop_next;           /* deferred parent drops */
 };
 
 struct mxh_thread {
@@ -199,6 +201,7 @@ struct mxh_thread {
     mxh_proc_t *proc;               /* referenced */
     mxh_thread_t *next, *prev;      /* proc->threads, under proc->lock */
     uint8_t state;                  /* under proc->lock */
+    mxh_obj_t *drop_next;           /* deferred parent drops */
 };
 
 /* Something waiting on an object: a blocked thread (WAIT_CALL,
@@ -275,6 +278,12 @@ slot_t *mxh_lookup(mxh_proc_t *p, uint64_t h);
 int64_t mxh_reserve_slots(mxh_proc_t *p, uint32_t n);
 uint32_t mxh_slot_bind(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights);
 void mxh_slot_unbind(mxh_proc_t *p, slot_t *s);
+/* A process object not yet published nor on the kernel's list
+ * (mxh_proc_create is alloc, publish, list_add). */
+mxh_proc_t *mxh_proc_alloc(mxh_kernel_t *k, uint64_t secret,
+                           mxh_koid_t job_koid);
+void mxh_proc_list_add(mxh_proc_t *p);
+void mxh_proc_list_remove(mxh_proc_t *p);   /* no-op if not on it */
 /* Closes a dead process's detached table and frees it. */
 void mxh_table_close(mxh_proc_t *p, slot_t *slots, uint32_t used);
 static inline uint32_t slot_index(const mxh_proc_t *p, const slot_t *s)

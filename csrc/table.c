@@ -98,8 +98,8 @@ static void proc_keys(mxh_proc_t *p, uint64_t secret)
 
 /* ---- processes ------------------------------------------------------------------- */
 
-mxh_proc_t *mxh_proc_create(mxh_kernel_t *k, uint64_t secret,
-                            mxh_koid_t job_koid)
+mxh_proc_t *mxh_proc_alloc(mxh_kernel_t *k, uint64_t secret,
+                           mxh_koid_t job_koid)
 {
     mxh_proc_t *p = (mxh_proc_t *)mxh_obj_alloc(k, sizeof(mxh_proc_t),
                                                 MXH_OBJ_PROCESS, job_koid);
@@ -107,13 +107,29 @@ mxh_proc_t *mxh_proc_create(mxh_kernel_t *k, uint64_t secret,
         return NULL;
     p->fq_head = p->fq_tail = NIL;
     proc_keys(p, secret);
-    mxh_obj_publish(&p->obj);
+    return p;
+}
+
+void mxh_proc_list_add(mxh_proc_t *p)
+{
+    mxh_kernel_t *k = p->obj.kernel;
     spin_lock(&k->procs_lock);
+    p->prev = NULL;
     p->next = k->procs;
     if (k->procs)
         k->procs->prev = p;
     k->procs = p;
     spin_unlock(&k->procs_lock);
+}
+
+mxh_proc_t *mxh_proc_create(mxh_kernel_t *k, uint64_t secret,
+                            mxh_koid_t job_koid)
+{
+    mxh_proc_t *p = mxh_proc_alloc(k, secret, job_koid);
+    if (!p)
+        return NULL;
+    mxh_obj_publish(&p->obj);
+    mxh_proc_list_add(p);
     return p;
 }
 
@@ -224,7 +240,7 @@ void mxh_slot_unbind(mxh_proc_t *p, slot_t *s)
 
 /* ---- teardown and enumeration -------------------------------------------------- */
 
-static void proc_unlink(mxh_proc_t *p)
+void mxh_proc_list_remove(mxh_proc_t *p)
 {
     mxh_kernel_t *k = p->obj.kernel;
     spin_lock(&k->procs_lock);
@@ -259,32 +275,41 @@ int64_t mxh_proc_kill_code(mxh_proc_t *p, int64_t code)
     p->slots = NULL;
     p->cap = p->used = p->live = p->fq_len = p->quota = 0;
     p->fq_head = p->fq_tail = NIL;
-    /* Its threads die with it (table -> object lock order). */
-    for (mxh_thread_t *t = p->threads; t; t = t->next) {
-        if (t->state != TASK_DEAD) {
-            t->state = TASK_DEAD;
-            mxh_object_signal_raw(&t->obj, 0, MXH_SIGNAL_TASK_TERMINATED);
-        }
-    }
+    /* Its threads die with it (their TASK_TERMINATED comes below). */
+    for (mxh_thread_t *t = p->threads; t; t = t->next)
+        t->state = TASK_DEAD;
     p->live_threads = 0;
     spin_unlock(&p->lock);
-    proc_unlink(p);
+    mxh_proc_list_remove(p);
     mxh_charge_return(p->obj.kernel, (uint64_t)live + quota);
-    /* Its blocked calls end (an empty wait_many waits on p itself). */
+    /* Its blocked calls end with CANCELED before anything its death sets
+     * off can wake them instead: its threads' or its own TASK_TERMINATED,
+     * a peer closed as its table is torn down, a packet from an async wait
+     * on one of its threads.  They wait through handles of its table (an
+     * empty wait_many on p itself), and no new one starts now that it is
+     * dead.  Its async waits end here too. */
     mxh_cancel_waiters(&p->obj, p, 0, true);
+    for (uint32_t i = 0; i < used; i++) {
+        if (slots[i].obj)
+            mxh_cancel_waiters(slots[i].obj, p, 0, true);
+    }
+    spin_lock(&p->lock);            /* table -> object lock order */
+    for (mxh_thread_t *t = p->threads; t; t = t->next)
+        mxh_object_signal_raw(&t->obj, 0, MXH_SIGNAL_TASK_TERMINATED);
+    spin_unlock(&p->lock);
     mxh_object_signal_raw(&p->obj, 0, MXH_SIGNAL_TASK_TERMINATED);
     mxh_reap_table(p, slots, used);
     return live;
 }
 
+/* The waits through these handles ended when p died (mxh_proc_kill_code). */
 void mxh_table_close(mxh_proc_t *p, slot_t *slots, uint32_t used)
 {
+    (void)p;
     for (uint32_t i = 0; i < used; i++) {
         mxh_obj_t *o = slots[i].obj;
-        if (!o)
-            continue;
-        mxh_cancel_waiters(o, p, 0, true);
-        mxh_handle_drop(o);
+        if (o)
+            mxh_handle_drop(o);
     }
     free(slots);
 }
@@ -360,8 +385,9 @@ int64_t mxh_object_create_handle(mxh_proc_t *p, uint32_t type, uint32_t rights)
 {
     if (mxh_proc_is_dead(p))
         return MXH_ERR_BAD_STATE;
-    if (!mxh_valid_type(type) || type == MXH_OBJ_PROCESS ||
-        type == MXH_OBJ_CHANNEL || type == MXH_OBJ_EVENT_PAIR)
+    /* As mxh_object_create: events, ports and parentless jobs (a thread
+     * needs a process: mxh_thread_create). */
+    if (type != MXH_OBJ_EVENT && type != MXH_OBJ_PORT && type != MXH_OBJ_JOB)
         return MXH_ERR_INVALID_ARGS;
     mxh_obj_t *o = mxh_obj_alloc(p->obj.kernel, 0, type, 0);
     if (!o)

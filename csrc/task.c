@@ -12,7 +12,14 @@
  * process dies; its threads die with it, its table is closed and
  * TASK_TERMINATED is asserted on it and its threads.  Killing a job walks
  * its subtree with parent and sibling links while holding a reference on
- * the job it stands in: no recursion and no allocation.
+ * the job it stands in: no recursion and no allocation.  Destroying a
+ * chain of jobs (each held only by its child) does not recurse either: the
+ * drops of parents a destruction sets off run in a loop (drop_parent).
+ *
+ * Creation: a new job, process or thread is published (koid, registry,
+ * counters) only under the creator's table lock once its handle has room,
+ * so a create that fails (NO_MEMORY, NO_RESOURCES, BAD_STATE from a race
+ * with a kill) leaves no trace.
  */
 #include "internal.h"
 
@@ -80,22 +87,29 @@ int64_t mxh_kernel_boot(mxh_kernel_t *k, uint64_t init_secret,
                         mxh_obj_t **root_job, mxh_proc_t **init,
                         mxh_obj_t **init_thread)
 {
-    /* Koids in this order: root job, init, init's thread. */
+    /* Everything is allocated before anything is published, so that a
+     * failure leaves no trace (no koid used, nothing counted). */
     mxh_job_t *root = job_alloc(k, NULL);
-    if (!root)
-        return MXH_ERR_NO_MEMORY;
-    mxh_obj_publish(&root->obj);
-    mxh_proc_t *p = mxh_proc_create(k, init_secret, root->obj.koid);
+    mxh_proc_t *p = mxh_proc_alloc(k, init_secret, 0);
     mxh_thread_t *t = p ? thread_alloc(k, p) : NULL;
-    if (!t) {
+    if (!root || !p || !t) {
+        if (root)
+            mxh_obj_discard(&root->obj);
         if (p)
-            mxh_object_release(&p->obj);
-        mxh_object_release(&root->obj);
+            mxh_obj_discard(&p->obj);
+        if (t)
+            mxh_obj_discard(&t->obj);
         return MXH_ERR_NO_MEMORY;
     }
+    /* Koids in this order: root job, init, init's thread. */
+    mxh_obj_publish(&root->obj);
+    p->obj.related_koid = root->obj.koid;
+    mxh_obj_publish(&p->obj);
+    mxh_proc_list_add(p);
     spin_lock(&root->obj.lock);
     proc_link(p, root);
     spin_unlock(&root->obj.lock);
+    t->obj.related_koid = p->obj.koid;
     mxh_obj_publish(&t->obj);
     spin_lock(&p->lock);
     p->state = TASK_RUNNING;
@@ -136,16 +150,30 @@ static int64_t get_job(mxh_proc_t *p, uint64_t h, mxh_job_t **out)
     return rc;
 }
 
-/* Binds the first handle to a new, published object for p, which was
- * charged for it (mxh_charge_one).  The creation reference goes either
- * way: on failure the object dies at once. */
-static int64_t bind_new(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights)
+/* Locks the tables of a and b (which may be one) in address order. */
+static void lock_two(mxh_proc_t *a, mxh_proc_t *b)
 {
-    int64_t v = mxh_handle_create_charged(p, o, rights);
-    if (v < 0)
-        mxh_uncharge_one(p);
-    mxh_object_release(o);
-    return v;
+    mxh_proc_t *first = a < b ? a : b, *second = a < b ? b : a;
+    spin_lock(&first->lock);
+    if (second != first)
+        spin_lock(&second->lock);
+}
+
+static void unlock_two(mxh_proc_t *a, mxh_proc_t *b)
+{
+    if (a != b)
+        spin_unlock(&b->lock);
+    spin_unlock(&a->lock);
+}
+
+/* A new task object is published only once nothing can fail any more:
+ * with the creator's table locked, a slot reserved in it and the handle
+ * charged (mxh_charge_one), its one reference becomes its first handle's.
+ * So a failed create uses no koid and counts nothing. */
+static void publish_first_handle(mxh_obj_t *o)
+{
+    atomic_store(&o->counts, ONE_HANDLE + 1);
+    mxh_obj_publish(o);
 }
 
 int64_t mxh_job_create(mxh_proc_t *p, uint64_t parent_h, uint32_t options)
@@ -167,23 +195,29 @@ int64_t mxh_job_create(mxh_proc_t *p, uint64_t parent_h, uint32_t options)
         mxh_uncharge_one(p);
         rc = MXH_ERR_NO_MEMORY;
     }
-    if (rc != MXH_OK) {
-        mxh_object_release(&parent->obj);
-        return rc;
+    if (rc == MXH_OK) {
+        /* Table -> job lock order. */
+        spin_lock(&p->lock);
+        rc = p->dead ? MXH_ERR_BAD_STATE : mxh_reserve_slots(p, 1);
+        if (rc == MXH_OK) {
+            spin_lock(&parent->obj.lock);
+            if (parent->killed) {
+                rc = MXH_ERR_BAD_STATE;
+            } else {
+                publish_first_handle(&j->obj);
+                job_link(j);
+            }
+            spin_unlock(&parent->obj.lock);
+        }
+        if (rc == MXH_OK)
+            rc = mxh_slot_bind(p, &j->obj, mxh_default_rights(MXH_OBJ_JOB));
+        spin_unlock(&p->lock);
+        if (rc < 0) {
+            mxh_obj_discard(&j->obj);
+            mxh_uncharge_one(p);
+        }
     }
-    spin_lock(&parent->obj.lock);
-    if (parent->killed) {
-        spin_unlock(&parent->obj.lock);
-        mxh_obj_discard(&j->obj);
-        mxh_uncharge_one(p);
-        mxh_object_release(&parent->obj);
-        return MXH_ERR_BAD_STATE;
-    }
-    mxh_obj_publish(&j->obj);
-    job_link(j);
-    spin_unlock(&parent->obj.lock);
     mxh_object_release(&parent->obj);
-    rc = bind_new(p, &j->obj, mxh_default_rights(MXH_OBJ_JOB));
     return rc;
 }
 
@@ -202,36 +236,45 @@ int64_t mxh_process_create(mxh_proc_t *p, uint64_t job_h, uint64_t secret,
     bool killed = job->killed;
     spin_unlock(&job->obj.lock);
     rc = killed ? MXH_ERR_BAD_STATE : mxh_charge_one(p);
-    if (rc != MXH_OK) {
-        mxh_object_release(&job->obj);
-        return rc;
-    }
-    mxh_proc_t *np = mxh_proc_create(p->obj.kernel, secret, job->obj.koid);
-    if (!np) {
+    mxh_proc_t *np = rc == MXH_OK
+        ? mxh_proc_alloc(p->obj.kernel, secret, job->obj.koid) : NULL;
+    if (rc == MXH_OK && !np) {
         mxh_uncharge_one(p);
-        mxh_object_release(&job->obj);
-        return MXH_ERR_NO_MEMORY;
+        rc = MXH_ERR_NO_MEMORY;
     }
-    np->state = TASK_NEW;
-    spin_lock(&job->obj.lock);
-    if (job->killed) {          /* killed meanwhile: born dead */
-        spin_unlock(&job->obj.lock);
-        mxh_uncharge_one(p);
-        mxh_object_release(&np->obj);
-        mxh_object_release(&job->obj);
-        return MXH_ERR_BAD_STATE;
+    if (rc == MXH_OK) {
+        np->state = TASK_NEW;
+        /* On the kernel's list before anyone can see it (the list's lock
+         * comes before table locks). */
+        mxh_proc_list_add(np);
+        spin_lock(&p->lock);
+        rc = p->dead ? MXH_ERR_BAD_STATE : mxh_reserve_slots(p, 1);
+        if (rc == MXH_OK) {
+            spin_lock(&job->obj.lock);
+            if (job->killed) {
+                rc = MXH_ERR_BAD_STATE;
+            } else {
+                publish_first_handle(&np->obj);
+                proc_link(np, job);
+            }
+            spin_unlock(&job->obj.lock);
+        }
+        if (rc == MXH_OK) {
+            /* Pinned for the caller's view before anyone can close the
+             * handle. */
+            mxh_object_pin(&np->obj);
+            rc = mxh_slot_bind(p, &np->obj, mxh_default_rights(MXH_OBJ_PROCESS));
+        }
+        spin_unlock(&p->lock);
+        if (rc < 0) {
+            mxh_proc_list_remove(np);
+            mxh_obj_discard(&np->obj);
+            mxh_uncharge_one(p);
+        } else {
+            *out = np;
+        }
     }
-    proc_link(np, job);
-    spin_unlock(&job->obj.lock);
     mxh_object_release(&job->obj);
-    /* Pinned for the caller's view before anyone can close the handle. */
-    mxh_object_pin(&np->obj);
-    rc = bind_new(p, &np->obj, mxh_default_rights(MXH_OBJ_PROCESS));
-    if (rc < 0) {
-        mxh_object_unpin(&np->obj);
-        return rc;
-    }
-    *out = np;
     return rc;
 }
 
@@ -255,23 +298,24 @@ int64_t mxh_thread_create(mxh_proc_t *p, uint64_t proc_h, uint32_t options)
         mxh_uncharge_one(p);
         rc = MXH_ERR_NO_MEMORY;
     }
-    if (rc != MXH_OK) {
-        mxh_object_release(o);
-        return rc;
+    if (rc == MXH_OK) {
+        lock_two(p, target);
+        rc = p->dead ? MXH_ERR_BAD_STATE : mxh_reserve_slots(p, 1);
+        if (rc == MXH_OK && target->dead)
+            rc = MXH_ERR_BAD_STATE;
+        if (rc == MXH_OK) {
+            publish_first_handle(&t->obj);
+            thread_link(t);
+            rc = mxh_slot_bind(p, &t->obj, mxh_default_rights(MXH_OBJ_THREAD));
+        }
+        unlock_two(p, target);
+        if (rc < 0) {
+            mxh_obj_discard(&t->obj);
+            mxh_uncharge_one(p);
+        }
     }
-    spin_lock(&target->lock);
-    if (target->dead) {
-        spin_unlock(&target->lock);
-        mxh_obj_discard(&t->obj);
-        mxh_uncharge_one(p);
-        mxh_object_release(o);
-        return MXH_ERR_BAD_STATE;
-    }
-    mxh_obj_publish(&t->obj);
-    thread_link(t);
-    spin_unlock(&target->lock);
     mxh_object_release(o);
-    return bind_new(p, &t->obj, mxh_default_rights(MXH_OBJ_THREAD));
+    return rc;
 }
 
 /* ---- start ------------------------------------------------------------------------- */
@@ -529,6 +573,66 @@ void mxh_task_zero_handles(mxh_obj_t *o)
         thread_kill((mxh_thread_t *)o);
 }
 
+/* A dying task drops its reference on its parent (a thread's process, a
+ * process's job, a job's parent job), which may die too and drop its own:
+ * a chain as deep as jobs nest.  The first drop on a thread runs a loop;
+ * the drops it sets off are queued on their dying child (pinned until
+ * then) instead of recursing. */
+static _Thread_local mxh_obj_t *tl_drops;
+static _Thread_local bool tl_dropping;
+
+static mxh_obj_t **drop_link(mxh_obj_t *o)
+{
+    switch (o->type) {
+    case MXH_OBJ_JOB: return &((mxh_job_t *)o)->drop_next;
+    case MXH_OBJ_PROCESS: return &((mxh_proc_t *)o)->drop_next;
+    default: return &((mxh_thread_t *)o)->drop_next;
+    }
+}
+
+/* Takes o's parent pointer (NULL if none) and clears it. */
+static mxh_obj_t *take_parent(mxh_obj_t *o)
+{
+    mxh_obj_t *parent = NULL;
+    if (o->type == MXH_OBJ_JOB) {
+        mxh_job_t *j = (mxh_job_t *)o;
+        parent = j->parent ? &j->parent->obj : NULL;
+        j->parent = NULL;
+    } else if (o->type == MXH_OBJ_PROCESS) {
+        mxh_proc_t *p = (mxh_proc_t *)o;
+        parent = p->job ? &p->job->obj : NULL;
+        p->job = NULL;
+    } else {
+        mxh_thread_t *t = (mxh_thread_t *)o;
+        parent = &t->proc->obj;
+        t->proc = NULL;
+    }
+    return parent;
+}
+
+static void drop_parent(mxh_obj_t *o)
+{
+    if (tl_dropping) {
+        mxh_object_pin(o);
+        *drop_link(o) = tl_drops;
+        tl_drops = o;
+        return;
+    }
+    tl_dropping = true;
+    mxh_obj_t *parent = take_parent(o);
+    if (parent)
+        mxh_object_release(parent);
+    while (tl_drops) {
+        mxh_obj_t *c = tl_drops;
+        tl_drops = *drop_link(c);
+        parent = take_parent(c);
+        if (parent)
+            mxh_object_release(parent);
+        mxh_object_unpin(c);
+    }
+    tl_dropping = false;
+}
+
 void mxh_task_destroy(mxh_obj_t *o)
 {
     if (o->type == MXH_OBJ_PROCESS) {
@@ -544,17 +648,14 @@ void mxh_task_destroy(mxh_obj_t *o)
             if (p->job_next)
                 p->job_next->job_prev = p->job_prev;
             spin_unlock(&job->obj.lock);
-            p->job = NULL;
-            mxh_object_release(&job->obj);
         }
     } else if (o->type == MXH_OBJ_THREAD) {
         mxh_thread_t *t = (mxh_thread_t *)o;
         mxh_proc_t *p = t->proc;
+        /* A thread that goes without ever losing a handle (init's) dies
+         * now: the last thread of a started process ends it. */
+        thread_kill(t);
         spin_lock(&p->lock);
-        if (t->state != TASK_DEAD) {
-            t->state = TASK_DEAD;
-            p->live_threads--;
-        }
         if (t->prev)
             t->prev->next = t->next;
         else
@@ -562,7 +663,6 @@ void mxh_task_destroy(mxh_obj_t *o)
         if (t->next)
             t->next->prev = t->prev;
         spin_unlock(&p->lock);
-        mxh_object_release(&p->obj);
     } else if (o->type == MXH_OBJ_JOB) {
         mxh_job_t *j = (mxh_job_t *)o, *parent = j->parent;
         if (parent) {
@@ -574,9 +674,9 @@ void mxh_task_destroy(mxh_obj_t *o)
             if (j->sib_next)
                 j->sib_next->sib_prev = j->sib_prev;
             spin_unlock(&parent->obj.lock);
-            mxh_object_release(&parent->obj);
         }
     }
+    drop_parent(o);
 }
 
 /* ---- information ----------------------------------------------------------------------- */
@@ -587,9 +687,13 @@ int64_t mxh_task_info(mxh_proc_t *p, uint64_t h, uint32_t topic,
     uint32_t type = topic == MXH_INFO_JOB_CHILDREN || topic == MXH_INFO_JOB_PROCESSES
                         ? MXH_OBJ_JOB : MXH_OBJ_PROCESS;
     uint32_t rights = topic == MXH_INFO_PROCESS ? MXH_RIGHT_READ : MXH_RIGHT_ENUMERATE;
+    bool known = topic == MXH_INFO_PROCESS || topic == MXH_INFO_PROCESS_THREADS ||
+                 topic == MXH_INFO_JOB_CHILDREN || topic == MXH_INFO_JOB_PROCESSES;
     spin_lock(&p->lock);
     mxh_obj_t *o = NULL;
-    int64_t rc = p->dead ? MXH_ERR_BAD_STATE : get_task(p, h, type, rights, &o);
+    int64_t rc = p->dead ? MXH_ERR_BAD_STATE
+               : !known ? MXH_ERR_NOT_SUPPORTED      /* the topic first */
+               : get_task(p, h, type, rights, &o);
     spin_unlock(&p->lock);
     if (rc != MXH_OK)
         return rc;

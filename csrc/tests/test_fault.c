@@ -6,6 +6,11 @@
  * MXH_ERR_NO_MEMORY (NULL from the creators) with nothing changed; after
  * every step the kernel's counters must match what the test holds, and the
  * workload carries on.  The loop ends when runs stop meeting a failure.
+ *
+ * The workload boots the kernel (p[0] is init) and runs the task calls
+ * too: job, process and thread creates (a failed one uses no koid),
+ * process_start (the bootstrap handle stays with the caller on failure),
+ * thread_start, creates by the started process itself, and a job kill.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "mxh_test.h"
@@ -20,7 +25,11 @@ int main(void) {
 #define EV_RIGHTS (MXH_RIGHT_DUPLICATE | MXH_RIGHT_TRANSFER | \
                    MXH_RIGHT_READ | MXH_RIGHT_WRITE)
 #define CH_RIGHTS (MXH_RIGHT_TRANSFER | MXH_RIGHT_READ | MXH_RIGHT_WRITE)
+#define JOB_RIGHTS (EV_RIGHTS | MXH_RIGHT_ENUMERATE | MXH_RIGHT_GET_PROPERTY | \
+                    MXH_RIGHT_SET_PROPERTY | MXH_RIGHT_GET_POLICY |         \
+                    MXH_RIGHT_SET_POLICY)
 #define NPROC 3
+#define MAXPINS 64
 #define MAXV 8192
 #define MAXB 16
 
@@ -36,6 +45,11 @@ typedef struct {
     int have_channel;    /* the workload's channel pair was created */
     uint64_t created;    /* objects made (destroyed by the end) */
     int failures;        /* NO_MEMORY / NULL answers this run */
+    mxh_obj_t *root;     /* the kernel's tasks: p[0] is init */
+    mxh_obj_t *ithread;
+    uint64_t extra;      /* handles in tables of processes not in p[] */
+    mxh_proc_t *pins[MAXPINS];   /* views from mxh_process_create */
+    size_t npins;
 } world;
 
 /* rc must be a success or NO_MEMORY; returns 1 on success. */
@@ -53,12 +67,15 @@ static int allow_at(world *w, int64_t rc, const char *file, int line,
 }
 #define ALLOW(w, e) allow_at((w), (int64_t)(e), __FILE__, __LINE__, #e)
 
-/* e must succeed, or fail with NO_MEMORY having changed nothing and then
- * succeed when tried again (one failure per run).  Evaluates to e's value. */
+/* e must succeed, or fail with NO_MEMORY having changed nothing (no koid
+ * used either) and then succeed when tried again (one failure per run).
+ * Evaluates to e's value. */
 #define RETRY(w, e)                                                         \
     ({                                                                      \
+        mxh_koid_t k_ = mxh_kernel_peek_koid((w)->k);                       \
         int64_t r_ = (int64_t)(e);                                          \
         if (!allow_at((w), r_, __FILE__, __LINE__, #e)) {                   \
+            CHECK_EQ(mxh_kernel_peek_koid((w)->k), k_);                     \
             consistent(w);                                                  \
             r_ = OK(e);                                                     \
         }                                                                   \
@@ -90,6 +107,7 @@ static void consistent(world *w) {
         }
         live += w->n[i];
     }
+    live += w->extra;
     for (size_t j = 0; j < w->nb; j++)
         transit += mxh_transit_count(w->b[j]);
     transit += w->queued;
@@ -284,6 +302,213 @@ static void garbage_and_collect(world *w) {
     consistent(w);
 }
 
+static void remove_value(world *w, int i, uint64_t h) {
+    for (size_t j = 0; j < w->n[i]; j++) {
+        if (w->v[i][j] == h) {
+            remove_at(w, i, j);
+            return;
+        }
+    }
+    CHECK(!"value not held");
+}
+
+static void add_pin(world *w, mxh_proc_t *p) {
+    CHECK(p != NULL && w->npins < MAXPINS);
+    w->pins[w->npins++] = p;
+}
+
+/* Moves duplicates of init's handles src[0..8) into t, one by one: t's
+ * table is then exactly full (8 slots), so t's next handle needs room.
+ * Returns the first one's value in t. */
+static uint64_t load8(world *w, mxh_proc_t *t, const uint64_t *src) {
+    uint64_t first = 0;
+    for (int k = 0; k < 8; k++) {
+        uint64_t d = (uint64_t)RETRY(w, mxh_handle_duplicate(
+            w->p[0], src[k], MXH_RIGHT_SAME_RIGHTS));
+        push(w, 0, d);
+        int64_t m = RETRY(w, mxh_handle_move(w->p[0], d, t));
+        remove_value(w, 0, d);
+        w->extra++;
+        if (k == 0)
+            first = (uint64_t)m;
+    }
+    CHECK_EQ(mxh_proc_handle_count(t), 8);
+    consistent(w);
+    return first;
+}
+
+/* A create by t that needs its table to grow: works, or NO_MEMORY with no
+ * trace (no koid used). */
+static int grown_create(world *w, int64_t rc, mxh_koid_t koid_before) {
+    if (ALLOW(w, rc)) {
+        w->extra++;
+        w->created++;
+        consistent(w);
+        return 1;
+    }
+    CHECK_EQ(mxh_kernel_peek_koid(w->k), koid_before);
+    consistent(w);
+    return 0;
+}
+
+/* init (p[0]) makes a job tree, a process with two threads, starts it with
+ * an event as its bootstrap handle; the child makes handles, a job, a
+ * process and a thread of its own; then the tree is killed. */
+static void tasks(world *w) {
+    mxh_proc_t *init = w->p[0];
+    uint64_t rj = (uint64_t)RETRY(w, mxh_handle_create(init, w->root,
+                                                       JOB_RIGHTS));
+    push(w, 0, rj);
+    consistent(w);
+    uint64_t j = (uint64_t)RETRY(w, mxh_job_create(init, rj, 0));
+    push(w, 0, j);
+    w->created++;
+    uint64_t j2 = (uint64_t)RETRY(w, mxh_job_create(init, j, 0));
+    push(w, 0, j2);
+    w->created++;
+    consistent(w);
+
+    mxh_proc_t *child = NULL;
+    uint64_t ph = (uint64_t)RETRY(w, mxh_process_create(init, j2, 0x77, 0,
+                                                        &child));
+    add_pin(w, child);
+    push(w, 0, ph);
+    w->created++;
+    uint64_t th = (uint64_t)RETRY(w, mxh_thread_create(init, ph, 0));
+    push(w, 0, th);
+    w->created++;
+    uint64_t th2 = (uint64_t)RETRY(w, mxh_thread_create(init, ph, 0));
+    push(w, 0, th2);
+    w->created++;
+    uint64_t bev = (uint64_t)RETRY(w, mxh_object_create_handle(
+        init, MXH_OBJ_EVENT, EV_RIGHTS));
+    push(w, 0, bev);
+    w->created++;
+    consistent(w);
+
+    /* Start: room in the child's table may run out; then the bootstrap
+     * event is still init's and the child still new. */
+    mxh_koid_t koid = 0, bkoid;
+    mxh_handle_info_t inf;
+    OK(mxh_handle_basic(init, bev, &inf));
+    bkoid = inf.koid;
+    int64_t v = mxh_process_start(init, ph, th, bev, &koid);
+    if (!ALLOW(w, v)) {
+        CHECK_EQ(mxh_handle_basic(init, bev, &inf), MXH_OK);
+        CHECK_EQ(inf.koid, bkoid);
+        CHECK_EQ(mxh_proc_state(child, NULL), 0);
+        CHECK_EQ(mxh_proc_handle_count(child), 0);
+        consistent(w);
+        v = OK(mxh_process_start(init, ph, th, bev, &koid));
+    }
+    remove_value(w, 0, bev);
+    w->extra++;
+    CHECK_EQ(mxh_proc_state(child, NULL), 1);
+    OK(mxh_handle_basic(child, (uint64_t)v, &inf));
+    CHECK_EQ(inf.koid, bkoid);
+    consistent(w);
+    CHECK_EQ(mxh_thread_start(init, th2), MXH_OK);
+    CHECK_EQ(mxh_process_start(init, ph, th2, rj, &koid), MXH_ERR_BAD_STATE);
+
+    /* The child's own calls: a job handle moved in, events, a job, a
+     * process and its thread. */
+    uint64_t d = (uint64_t)RETRY(w, mxh_handle_duplicate(init, j2,
+                                                         MXH_RIGHT_SAME_RIGHTS));
+    push(w, 0, d);
+    int64_t cj = mxh_handle_move(init, d, child);
+    if (ALLOW(w, cj)) {
+        remove_value(w, 0, d);
+        w->extra++;
+    }
+    consistent(w);
+    for (int c = 0; c < 20; c++) {
+        int64_t e = mxh_object_create_handle(child, MXH_OBJ_EVENT, EV_RIGHTS);
+        if (ALLOW(w, e)) {
+            w->extra++;
+            w->created++;
+        }
+    }
+    consistent(w);
+    int gc_made = 0;
+    if (cj > 0) {
+        mxh_koid_t k0 = mxh_kernel_peek_koid(w->k);
+        int64_t r = mxh_job_create(child, (uint64_t)cj, 0);
+        if (ALLOW(w, r)) {
+            w->extra++;
+            w->created++;
+        } else {
+            CHECK_EQ(mxh_kernel_peek_koid(w->k), k0);
+        }
+        consistent(w);
+        mxh_proc_t *gc = NULL;
+        k0 = mxh_kernel_peek_koid(w->k);
+        r = mxh_process_create(child, (uint64_t)cj, 0x78, 0, &gc);
+        if (ALLOW(w, r)) {
+            add_pin(w, gc);
+            gc_made = 1;
+            w->extra++;
+            w->created++;
+            consistent(w);
+            k0 = mxh_kernel_peek_koid(w->k);
+            int64_t t = mxh_thread_create(child, (uint64_t)r, 0);
+            if (ALLOW(w, t)) {
+                w->extra++;
+                w->created++;
+            } else {
+                CHECK_EQ(mxh_kernel_peek_koid(w->k), k0);
+            }
+        } else {
+            CHECK(gc == NULL);
+            CHECK_EQ(mxh_kernel_peek_koid(w->k), k0);
+        }
+        consistent(w);
+    }
+    mxh_process_info_t pi;
+    CHECK_EQ(mxh_task_info(init, ph, MXH_INFO_PROCESS, &pi, NULL, 0), 0);
+    CHECK_EQ(pi.started, 1);
+    mxh_koid_t ks[4];
+    CHECK_EQ(mxh_task_info(init, ph, MXH_INFO_PROCESS_THREADS, NULL, ks, 4), 2);
+    CHECK_EQ(mxh_task_info(init, j2, MXH_INFO_JOB_PROCESSES, NULL, ks, 4),
+             1 + gc_made);
+
+    /* New processes with full tables create a job, a process and a thread:
+     * the room for the handle is the allocation that may fail. */
+    mxh_proc_t *fp[3];
+    for (int i = 0; i < 3; i++) {
+        uint64_t h = (uint64_t)RETRY(w, mxh_process_create(
+            init, j2, 0x80 + (uint64_t)i, 0, &fp[i]));
+        add_pin(w, fp[i]);
+        push(w, 0, h);
+        w->created++;
+    }
+    uint64_t jobs8[8] = {j2, j2, j2, j2, j2, j2, j2, j2};
+    uint64_t a = load8(w, fp[0], jobs8);
+    mxh_koid_t k0 = mxh_kernel_peek_koid(w->k);
+    grown_create(w, mxh_job_create(fp[0], a, 0), k0);
+    uint64_t b = load8(w, fp[1], jobs8);
+    mxh_proc_t *bp = NULL;
+    k0 = mxh_kernel_peek_koid(w->k);
+    if (grown_create(w, mxh_process_create(fp[1], b, 0x90, 0, &bp), k0))
+        add_pin(w, bp);
+    else
+        CHECK(bp == NULL);
+    uint64_t procs8[8] = {ph, ph, ph, ph, ph, ph, ph, ph};
+    uint64_t c = load8(w, fp[2], procs8);
+    k0 = mxh_kernel_peek_koid(w->k);
+    grown_create(w, mxh_thread_create(fp[2], c, 0), k0);
+
+    /* Killing the tree allocates nothing: the child and all it held go. */
+    CHECK_EQ(mxh_task_kill(init, j), MXH_OK);
+    int64_t code = 0;
+    CHECK_EQ(mxh_proc_state(child, &code), 2);
+    CHECK_EQ(code, -1);
+    w->extra = 0;
+    consistent(w);
+    CHECK_EQ(mxh_job_create(init, j2, 0), MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_task_info(init, j2, MXH_INFO_JOB_PROCESSES, NULL, ks, 4), 0);
+    consistent(w);
+}
+
 static void workload(world *w) {
     w->k = mxh_kernel_create(0);
     if (!w->k) {
@@ -291,17 +516,30 @@ static void workload(world *w) {
         return;
     }
     for (int i = 0; i < NPROC; i++) {
+        w->v[i] = malloc(MAXV * sizeof *w->v[i]);
+        CHECK(w->v[i]);
+    }
+    /* Boot: all or nothing, koids 1024..1026 either way. */
+    int64_t rc = mxh_kernel_boot(w->k, 0x100, &w->root, &w->p[0], &w->ithread);
+    if (!ALLOW(w, rc)) {
+        CHECK_EQ(mxh_kernel_peek_koid(w->k), 1024);
+        consistent(w);
+        OK(mxh_kernel_boot(w->k, 0x100, &w->root, &w->p[0], &w->ithread));
+    }
+    CHECK_EQ(mxh_object_koid(w->root), 1024);
+    CHECK_EQ(mxh_object_koid(mxh_proc_object(w->p[0])), 1025);
+    CHECK_EQ(mxh_object_koid(w->ithread), 1026);
+    w->created += 3;
+    for (int i = 1; i < NPROC; i++) {
         w->p[i] = mxh_proc_create(w->k, 0x100 + (uint64_t)i, 0);
         if (w->p[i])
             w->created++;
         else
             w->failures++;
-        w->v[i] = malloc(MAXV * sizeof *w->v[i]);
-        CHECK(w->v[i]);
     }
-    if (!w->p[0] || !w->p[1] || !w->p[2]) {
+    if (!w->p[1] || !w->p[2]) {
         /* Retry once: the single injected failure is spent. */
-        for (int i = 0; i < NPROC; i++) {
+        for (int i = 1; i < NPROC; i++) {
             if (!w->p[i]) {
                 w->p[i] = mxh_proc_create(w->k, 0x200 + (uint64_t)i, 0);
                 CHECK(w->p[i] != NULL);
@@ -405,6 +643,9 @@ static void workload(world *w) {
     /* Cycles of channels only collection reclaims. */
     garbage_and_collect(w);
 
+    /* Jobs, processes, threads. */
+    tasks(w);
+
     /* More growth after churn, then a kill of p2. */
     event_handles(w, 2, 100);
     consistent(w);
@@ -437,11 +678,20 @@ static void teardown(world *w) {
         w->n[i] = 0;
         mxh_object_release(mxh_proc_object(w->p[i]));
     }
+    if (w->ithread)
+        mxh_object_release(w->ithread);   /* init goes with it */
+    if (w->root)
+        mxh_object_release(w->root);
+    w->extra = 0;
     w->queued = 0;   /* queues went with their endpoints */
     CHECK_EQ(mxh_kernel_collect(w->k), 0);   /* nothing left to find */
     mxh_stats_t e = {0};
     e.destroyed_objects = w->created;
     STATS_EQ(w->k, &e);
+    for (size_t i = 0; i < w->npins; i++) {
+        CHECK_EQ(mxh_object_destroyed(mxh_proc_object(w->pins[i])), 1);
+        mxh_object_unpin(mxh_proc_object(w->pins[i]));
+    }
     mxh_kernel_release(w->k);
 }
 

@@ -81,7 +81,7 @@ static uint64_t ev(mxh_proc_t *p, uint32_t rights, mxh_stats_t *e) {
     return (uint64_t)v;
 }
 
-/* An object of `type` (event, port, job or thread) made by
+/* An object of `type` (event, port or a parentless job) made by
  * mxh_object_create, with one handle in p (creator ref dropped). */
 static uint64_t obj_handle(mxh_kernel_t *k, mxh_proc_t *p, uint32_t type,
                            mxh_koid_t *koid, mxh_stats_t *e) {
@@ -125,16 +125,16 @@ static void test_kernel(void) {
 static void test_objects(void) {
     mxh_kernel_t *k = new_kernel(0);
     mxh_stats_t e = {0};
-    static const uint32_t types[] = {MXH_OBJ_EVENT, MXH_OBJ_PORT, MXH_OBJ_JOB,
-                                     MXH_OBJ_THREAD};
-    enum { NT = 4, N = 24 };
+    static const uint32_t types[] = {MXH_OBJ_EVENT, MXH_OBJ_PORT, MXH_OBJ_JOB};
+    enum { NT = 3, N = 24 };
     mxh_obj_t *objs[N];
     mxh_koid_t prev = 1;
 
-    /* Processes, pairs and unknown types are refused: NULL, no koid used. */
-    static const uint32_t refused[] = {MXH_OBJ_PROCESS, MXH_OBJ_CHANNEL,
-                                       MXH_OBJ_EVENT_PAIR, MXH_OBJ_NONE, 3,
-                                       6, 99, 0xffffffffu};
+    /* Processes, threads (they need a process: mxh_thread_create), pairs
+     * and unknown types are refused: NULL, no koid used. */
+    static const uint32_t refused[] = {MXH_OBJ_PROCESS, MXH_OBJ_THREAD,
+                                       MXH_OBJ_CHANNEL, MXH_OBJ_EVENT_PAIR,
+                                       MXH_OBJ_NONE, 3, 6, 99, 0xffffffffu};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         mxh_koid_t before = mxh_kernel_peek_koid(k);
         CHECK(mxh_object_create(k, refused[i], 0) == NULL);
@@ -324,13 +324,22 @@ static void test_proc_create(void) {
     STATS_EQ(k, &e);
     CHECK_EQ(mxh_handle_close(q, (uint64_t)h), MXH_OK);
     CHECK_EQ(mxh_object_handle_count(po), 1);
+    CHECK_EQ(mxh_proc_is_dead(p), 0);
     CHECK_EQ(mxh_handle_close(q, (uint64_t)d), MXH_OK);
     CHECK_EQ(mxh_object_handle_count(po), 0);
     e.live_handles -= 2;
-    /* Only mxh_proc_kill marks a process dead; the creator's reference
-     * keeps it alive and usable. */
-    CHECK_EQ(mxh_proc_is_dead(p), 0);
+    /* SPEC §5 rule 2: a process whose last handle goes is killed, also one
+     * made with mxh_proc_create (return code -1, TASK_TERMINATED).  The
+     * creator's reference keeps the object, dead, in memory. */
+    CHECK_EQ(mxh_proc_is_dead(p), 1);
+    int64_t rc = 0;
+    CHECK_EQ(mxh_proc_state(p, &rc), 2);
+    CHECK_EQ(rc, -1);
+    CHECK(mxh_object_signals(po) & MXH_SIGNAL_TASK_TERMINATED);
     CHECK_EQ(mxh_object_destroyed(po), 0);
+    CHECK_EQ(mxh_proc_kill(p), MXH_ERR_BAD_STATE);
+    CHECK_EQ(mxh_object_create_handle(p, MXH_OBJ_EVENT, EV_RIGHTS),
+             MXH_ERR_BAD_STATE);
     STATS_EQ(k, &e);
 
     drop_proc(p);
@@ -731,7 +740,7 @@ static void test_close_many(void) {
     mxh_koid_t k1, k2, k3;
     uint64_t m1 = obj_handle(k, p, MXH_OBJ_PORT, &k1, &e);
     uint64_t n2 = obj_handle(k, p, MXH_OBJ_JOB, &k2, &e);
-    uint64_t n3 = obj_handle(k, p, MXH_OBJ_THREAD, &k3, &e);
+    uint64_t n3 = obj_handle(k, p, MXH_OBJ_EVENT, &k3, &e);
     uint64_t n3b = (uint64_t)OK(mxh_handle_duplicate(p, n3, MXH_RIGHT_SAME_RIGHTS));
     e.live_handles++;
     uint64_t hs4[] = {n3, m1, 12345, n2, m1};
@@ -746,7 +755,7 @@ static void test_close_many(void) {
     CHECK_EQ(handle_count(p, n3b), 1);
     CHECK_EQ(mxh_handle_close(p, n3b), MXH_OK);
     e.live_handles--;
-    e.live_objects[MXH_STATS_THREAD]--;
+    e.live_objects[MXH_STATS_EVENT]--;
     e.destroyed_objects++;
     STATS_EQ(k, &e);
     CHECK_EQ(mxh_proc_handle_count(p), 0);
@@ -1459,16 +1468,25 @@ static void test_kill(void) {
     uint32_t ep[2];
     OK(mxh_pair_create_handles(p, MXH_OBJ_EVENT_PAIR, EV_RIGHTS, ep, NULL));
     uint64_t ep1 = (uint64_t)OK(mxh_handle_move(p, ep[1], q));
-    /* q holds a handle to p's process object, p one to q's. */
+    /* q holds a handle to p's process object, p one to q's; q holds one
+     * to itself too, so that it outlives p's.  p holds the only handle to
+     * r's process object: r dies with p (SPEC §5 rule 2). */
     uint64_t qp = (uint64_t)OK(mxh_handle_create(
         q, mxh_proc_object(p), mxh_default_rights(MXH_OBJ_PROCESS)));
     OK(mxh_handle_create(p, mxh_proc_object(q),
                          mxh_default_rights(MXH_OBJ_PROCESS)));
-    e.live_handles += 1 + 1 + 2 + 2 + 2;
+    OK(mxh_handle_create(q, mxh_proc_object(q),
+                         mxh_default_rights(MXH_OBJ_PROCESS)));
+    mxh_proc_t *r = new_proc(k, 21, &e);
+    OK(mxh_handle_create(p, mxh_proc_object(r),
+                         mxh_default_rights(MXH_OBJ_PROCESS)));
+    uint64_t r_own = ev(r, EV_RIGHTS, &e);
+    (void)r_own;
+    e.live_handles += 1 + 1 + 2 + 2 + 2 + 1 + 1;
     e.live_objects[MXH_STATS_CHANNEL] += 2;
     e.live_objects[MXH_STATS_EVENTPAIR] += 2;
     STATS_EQ(k, &e);
-    CHECK_EQ(mxh_proc_handle_count(p), 8);
+    CHECK_EQ(mxh_proc_handle_count(p), 9);
 
     /* A channel between p and q with a message queued each way: p's end
      * holds an event q sent, q's end an event p sent. */
@@ -1484,7 +1502,7 @@ static void test_kill(void) {
     e.in_transit_handles += 2;
     e.live_objects[MXH_STATS_CHANNEL] += 2;
     STATS_EQ(k, &e);
-    CHECK_EQ(mxh_proc_handle_count(p), 9);
+    CHECK_EQ(mxh_proc_handle_count(p), 10);
     CHECK_EQ(info(q, xq).signals,
              MXH_SIGNAL_CHANNEL_READABLE | MXH_SIGNAL_CHANNEL_WRITABLE);
 
@@ -1497,24 +1515,36 @@ static void test_kill(void) {
     e.live_objects[MXH_STATS_EVENT]++;
     STATS_EQ(k, &e);
 
-    CHECK_EQ(mxh_proc_kill(p), 9);
+    CHECK_EQ(mxh_proc_kill(p), 10);
     /* Gone: a's object, the port, both ends of pr, event pair end 0, p's
-     * end of xc and the event q had queued there. */
-    e.live_handles -= 9 + 1;
+     * end of xc and the event q had queued there; r lost its last handle
+     * and was killed, closing its event (r's object stays: ours). */
+    e.live_handles -= 10 + 1 + 1;
     e.in_transit_handles -= 1;
-    e.live_objects[MXH_STATS_EVENT] -= 2;    /* a's object, to_p */
+    e.live_objects[MXH_STATS_EVENT] -= 3;    /* a's object, to_p, r_own */
     e.live_objects[MXH_STATS_PORT]--;
     e.live_objects[MXH_STATS_CHANNEL] -= 3;
     e.live_objects[MXH_STATS_EVENTPAIR]--;   /* end 0 */
-    e.destroyed_objects += 7;
+    e.destroyed_objects += 8;
     STATS_EQ(k, &e);
     CHECK_EQ(mxh_proc_is_dead(p), 1);
     CHECK_EQ(mxh_proc_handle_count(p), 0);
+    CHECK_EQ(mxh_proc_is_dead(r), 1);
+    CHECK_EQ(mxh_proc_handle_count(r), 0);
+    int64_t r_code = 0;
+    CHECK_EQ(mxh_proc_state(r, &r_code), 2);
+    CHECK_EQ(r_code, -1);
+    CHECK(mxh_object_signals(mxh_proc_object(r)) & MXH_SIGNAL_TASK_TERMINATED);
+    CHECK_EQ(mxh_object_destroyed(mxh_proc_object(r)), 0);
+    drop_proc(r);
+    e.live_objects[MXH_STATS_PROCESS]--;
+    e.destroyed_objects++;
+    STATS_EQ(k, &e);
     CHECK(info(q, ep1).signals & MXH_SIGNAL_EPAIR_PEER_CLOSED);
     CHECK(valid(q, shared));
     CHECK_EQ(handle_count(q, shared), 1);
-    /* q's process object lost p's handle to it. */
-    CHECK_EQ(mxh_object_handle_count(mxh_proc_object(q)), 0);
+    /* q's process object lost p's handle to it; its own keeps it. */
+    CHECK_EQ(mxh_object_handle_count(mxh_proc_object(q)), 1);
     CHECK_EQ(mxh_proc_is_dead(q), 0);
     /* q's end of xc: peer closed, the message p sent still readable. */
     CHECK_EQ(info(q, xq).signals,
@@ -1606,8 +1636,8 @@ static void test_kill(void) {
     e.destroyed_objects++;
     STATS_EQ(k, &e);
 
-    CHECK_EQ(mxh_proc_kill(q), 3);
-    e.live_handles -= 3;
+    CHECK_EQ(mxh_proc_kill(q), 4);
+    e.live_handles -= 4;
     e.live_objects[MXH_STATS_EVENT] -= 2;
     e.live_objects[MXH_STATS_EVENTPAIR]--;
     e.destroyed_objects += 3;

@@ -11,8 +11,11 @@
  * nest of channels 10k/100k/1M deep (ns per level: the reaper is linear),
  * the wake-up latency of mxh_object_signal -> mxh_object_wait_one across
  * two threads (the median of many ping-pongs, next to a plain pthread
- * condition-variable ping-pong measured in the same run) and a port's
- * queue + wait round trip.
+ * condition-variable ping-pong measured in the same run), a port's
+ * queue + wait round trip, and tasks: the teardown of a process of a booted
+ * kernel holding 1k/100k/1M handles by mx_task_kill (ns per handle: linear,
+ * target <= 100 at 1M) and a process create + thread create + start + kill
+ * cycle (ns per cycle).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -467,6 +470,110 @@ static double bench_kill(long n) {
     return best;
 }
 
+/* ---- tasks ---------------------------------------------------------------------- */
+
+#define JOB_RIGHTS (EV_RIGHTS | MXH_RIGHT_ENUMERATE | MXH_RIGHT_GET_PROPERTY | \
+                    MXH_RIGHT_SET_PROPERTY | MXH_RIGHT_GET_POLICY |         \
+                    MXH_RIGHT_SET_POLICY)
+
+typedef struct {
+    mxh_kernel_t *k;
+    mxh_obj_t *root, *thread;
+    mxh_proc_t *init;
+    uint64_t rj;                    /* init's root-job handle */
+} booted;
+
+static void boot(booted *b) {
+    b->k = mxh_kernel_create(0);
+    if (!b->k)
+        die("mxh_kernel_create", MXH_ERR_NO_MEMORY);
+    ok(mxh_kernel_boot(b->k, 40, &b->root, &b->init, &b->thread), "boot");
+    b->rj = (uint64_t)ok(mxh_handle_create(b->init, b->root, JOB_RIGHTS),
+                         "root job handle");
+}
+
+static void unboot(booted *b) {
+    ok(mxh_handle_close(b->init, b->rj), "close");
+    mxh_object_release(b->thread);
+    mxh_object_release(mxh_proc_object(b->init));
+    mxh_object_release(b->root);
+    mxh_kernel_release(b->k);
+}
+
+/* A process of the root job (made by init, as mx_process_create) holding
+ * n handles, one object per 16 (as bench_kill), then one mx_task_kill of
+ * it by init: ns per handle. */
+static double bench_task_teardown(long n) {
+    int reps = n >= 1000000 ? 3 : REPEATS;
+    double best = 1e300;
+    for (int r = 0; r < reps; r++) {
+        booted b;
+        boot(&b);
+        mxh_proc_t *child;
+        uint64_t ph = (uint64_t)ok(mxh_process_create(b.init, b.rj, 41, 0,
+                                                      &child), "process");
+        uint64_t h = 0;
+        for (long i = 0; i < n; i++) {
+            if (i % 16 == 0)
+                h = (uint64_t)ok(mxh_object_create_handle(child, MXH_OBJ_EVENT,
+                                                          EV_RIGHTS), "create");
+            else
+                ok(mxh_handle_duplicate(child, h, MXH_RIGHT_SAME_RIGHTS), "dup");
+        }
+        double t0 = now_ns();
+        ok(mxh_task_kill(b.init, ph), "kill");
+        double t = (now_ns() - t0) / (double)n;
+        mxh_stats_t s;
+        mxh_kernel_stats(b.k, &s);
+        if (s.live_handles != 2 || s.live_objects[MXH_STATS_EVENT] != 0 ||
+            mxh_proc_handle_count(child) != 0)
+            die("task teardown left handles", (int64_t)s.live_handles);
+        if (t < best)
+            best = t;
+        ok(mxh_handle_close(b.init, ph), "close");
+        mxh_object_unpin(mxh_proc_object(child));
+        unboot(&b);
+    }
+    return best;
+}
+
+/* mx_process_create, mx_thread_create, an event for the bootstrap handle,
+ * mx_process_start, mx_task_kill, and the thread's and process's handles
+ * closed: ns per cycle (everything made is destroyed each time). */
+static double bench_task_cycle(void) {
+    booted b;
+    boot(&b);
+    long iters = 200000;
+    double best = 1e300;
+    for (int r = 0; r < REPEATS + 1; r++) {   /* the first warms up */
+        double t0 = now_ns();
+        for (long i = 0; i < iters; i++) {
+            mxh_proc_t *np;
+            uint64_t ph = (uint64_t)ok(mxh_process_create(
+                b.init, b.rj, (uint64_t)i, 0, &np), "process");
+            uint64_t th = (uint64_t)ok(mxh_thread_create(b.init, ph, 0),
+                                       "thread");
+            uint64_t ev = (uint64_t)ok(mxh_object_create_handle(
+                b.init, MXH_OBJ_EVENT, EV_RIGHTS), "event");
+            mxh_koid_t koid;
+            ok(mxh_process_start(b.init, ph, th, ev, &koid), "start");
+            ok(mxh_task_kill(b.init, ph), "kill");
+            ok(mxh_handle_close(b.init, th), "close");
+            ok(mxh_handle_close(b.init, ph), "close");
+            mxh_object_unpin(mxh_proc_object(np));
+        }
+        double t = (now_ns() - t0) / (double)iters;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    mxh_stats_t s;
+    mxh_kernel_stats(b.k, &s);
+    if (s.live_handles != 1 || s.live_objects[MXH_STATS_PROCESS] != 1)
+        die("task cycle left objects", (int64_t)s.live_objects[MXH_STATS_PROCESS]);
+    unboot(&b);
+    return best;
+}
+
 int main(int argc, char **argv) {
     int json = argc > 1 && strcmp(argv[1], "--json") == 0;
     double dc = bench_dup_close();
@@ -485,6 +592,10 @@ int main(int argc, char **argv) {
     double wake_mx, wake_cv;
     bench_wake(&wake_mx, &wake_cv);
     double port_rt = bench_port_rt();
+    double td1k = bench_task_teardown(1000);
+    double td100k = bench_task_teardown(100000);
+    double td1m = bench_task_teardown(1000000);
+    double cyc = bench_task_cycle();
     if (json) {
         printf("{\"dup_close_ns\": %.2f, \"create_close_ns\": %.2f, "
                "\"transit4_take_bind_ns\": %.2f, "
@@ -504,10 +615,14 @@ int main(int argc, char **argv) {
                "\"wake_us_median\": %.3f, "
                "\"condvar_wake_us_median\": %.3f, "
                "\"ratio_wake_mx_over_condvar\": %.3f, "
-               "\"port_queue_wait_ns\": %.2f}\n",
+               "\"port_queue_wait_ns\": %.2f, "
+               "\"task_teardown_ns_per_handle_1k\": %.2f, "
+               "\"task_teardown_ns_per_handle_100k\": %.2f, "
+               "\"task_teardown_ns_per_handle_1m\": %.2f, "
+               "\"process_create_start_kill_ns\": %.2f}\n",
                dc, cc, tr, t1, t2, t2s, t2 / t1, t2s / t1, k1k, k100k, k1m,
                rt0, rt1, rt4, rt64, n10k, n100k, n1m, wake_mx, wake_cv,
-               wake_mx / wake_cv, port_rt);
+               wake_mx / wake_cv, port_rt, td1k, td100k, td1m, cyc);
         return 0;
     }
     printf("bench_core (best of %d, ns per op)\n", REPEATS);
@@ -534,5 +649,12 @@ int main(int argc, char **argv) {
            "  (x%.2f of a pthread condvar: %.2f us)\n",
            wake_mx, wake_mx / wake_cv, wake_cv);
     printf("  port queue+wait, 1 user packet     %8.2f ns\n", port_rt);
+    printf("  task_kill teardown, 1,000 handles  %8.2f ns/handle\n", td1k);
+    printf("  task_kill teardown, 100,000        %8.2f ns/handle\n", td100k);
+    printf("  task_kill teardown, 1,000,000      %8.2f ns/handle"
+           "  (target <= 100; x%.2f the 1k figure per handle)\n",
+           td1m, td1m / td1k);
+    printf("  process create+thread+start+kill   %8.2f ns/cycle"
+           "  (7 calls; all destroyed)\n", cyc);
     return 0;
 }

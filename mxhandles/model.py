@@ -15,13 +15,17 @@ Layout
 ``ModelKernel``
     Owns everything: the koid counter, the live objects by koid, the handle
     and object counters behind ``stats()``, one ``threading.RLock`` that
-    every syscall holds for its whole run, and the reference-count machinery
-    (``_bind``, ``_drop_handle``, ``_release``, ``_destroy``), and the
-    inspection calls ``stats()``, ``snapshot()`` and ``collect()``.
+    every syscall holds for its whole run (and a ``threading.Condition`` on
+    it that blocked calls sleep on), the reference-count machinery
+    (``_bind``, ``_drop_handle``, ``_release``, ``_destroy``), the *reaper*
+    that closes handles of destroyed queues and dead processes' tables
+    without recursion, signal changes and what they wake, ports' packet
+    queues, task deaths, and the inspection calls ``stats()``,
+    ``snapshot()``, ``collect()`` and ``process()``.
 ``ModelObject`` and one subclass per object type
-    An object is its koid, its signal word, its handle count and its
-    reference count (handles plus references the kernel holds).  Per-type
-    behaviour is in class attributes (``type``, ``stats_key``,
+    An object is its koid, its signal word, its handle count, its reference
+    count (handles plus references the kernel holds) and the waiters on it.
+    Per-type behaviour is in class attributes (``type``, ``stats_key``,
     ``user_signals``) and two hooks: ``on_zero_handles`` (SPEC §5 rule 2)
     and ``on_destroy`` (rule 3).  Event pair ends and channel endpoints
     share ``ModelPeered``.
@@ -31,23 +35,46 @@ Layout
     reply.  Writing moves the handles out of the writer's table into a
     message that goes to the peer's queue (or straight to a call waiting
     there for its txid); reading binds them into the reader's table.
-    Destroying an endpoint hands its queued handles back to the kernel,
-    which closes them iteratively.  Calls block on ``ModelKernel._cond``,
-    a ``threading.Condition`` on the kernel lock.
-``ModelProcess``
-    Both the process *object* and its syscall surface (the methods named
-    ``mx_*``).  Its handle table is a plain dict ``value -> (object,
-    rights)``: a handle is that 2-tuple, owned by the table that holds it
-    (or by the kernel while it sits in a channel message).
+    Destroying an endpoint hands its queued handles to the reaper.
+``ModelPort``
+    A port: a FIFO of packets, user packets (counted against
+    ``PORT_MAX_PACKETS``) and signal packets of ``_AsyncWait`` s (at most
+    one queued per wait, never refused).
+``ModelJob``, ``ModelProcess``, ``ModelThread``
+    The task tree.  A thread holds a reference on its process, a process on
+    its job and a job on its parent; a job holds none on its children or
+    processes, nor a process on its threads.  ``ModelProcess`` is both the
+    process *object* and its syscall surface (the methods named ``mx_*``).
+    Its handle table is a plain dict ``value -> (object, rights)``: a handle
+    is that 2-tuple, owned by the table that holds it (or by the kernel
+    while it sits in a channel message).
+
+Waiting.  A blocked ``mx_object_wait_one``/``wait_many``/``mx_port_wait``
+links a ``_Waiter`` on each object it waits on; whoever changes a signal
+word finishes the waiters it satisfies (``ModelKernel._change_signals``),
+and whoever closes, replaces or moves the handle, or kills its owner,
+finishes them with ``ERR_CANCELED`` (``ModelKernel._cancel``).  An
+``_AsyncWait`` (``mx_object_wait_async``) is linked the same way, but
+instead of waking a thread it queues its packet into its port.
+
+Orders that SPEC leaves open follow the C core, so that the differential
+test can compare them exactly: waiters on one object are visited newest
+first (so the packets of several async waits fired by one signal change are
+queued newest wait first); ``INFO_PROCESS_THREADS``, ``INFO_JOB_CHILDREN``
+and ``INFO_JOB_PROCESSES`` list newest first; killing a job walks its
+subtree depth first, newest child first, killing each job's processes
+newest first; the reaper closes queued messages first-in first-out and dead
+processes' tables last-in first-out.
 
 Argument handling follows SPEC §3 and is the same for every syscall:
 arguments are converted to ints first (``TypeError`` for anything that is
 not an int, a bool or an object with ``__index__``), then, holding the
 kernel lock, a dead caller gets ``ERR_BAD_STATE``, then rights, masks and
-options outside ``0 .. 2**32-1`` get ``ERR_INVALID_ARGS``, then the checks
-of the syscall's errors column in order.  A handle argument is just looked
-up in the caller's table, so negative, zero, huge, stale and foreign values
-all come out as ``ERR_BAD_HANDLE``.
+options outside ``0 .. 2**32-1`` and deadlines and keys outside
+``0 .. 2**64-1`` get ``ERR_INVALID_ARGS``, then the checks of the syscall's
+errors column in order.  A handle argument is just looked up in the
+caller's table, so negative, zero, huge, stale and foreign values all come
+out as ``ERR_BAD_HANDLE``.
 """
 from __future__ import annotations
 
@@ -56,7 +83,8 @@ import random
 import threading
 import time
 from collections import deque
-from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
+from typing import (Any, Callable, Deque, Dict, Iterable, List, Optional,
+                    Tuple, Union)
 
 from .constants import (
     CHANNEL_MAX_MSG_BYTES,
@@ -68,6 +96,10 @@ from .constants import (
     DEFAULT_CHANNEL_RIGHTS,
     DEFAULT_EVENT_RIGHTS,
     DEFAULT_EVENTPAIR_RIGHTS,
+    DEFAULT_JOB_RIGHTS,
+    DEFAULT_PORT_RIGHTS,
+    DEFAULT_PROCESS_RIGHTS,
+    DEFAULT_THREAD_RIGHTS,
     EPAIR_PEER_CLOSED,
     EPAIR_SIGNALED,
     EVENT_SIGNALED,
@@ -80,7 +112,13 @@ from .constants import (
     INFO_PROCESS,
     INFO_PROCESS_HANDLES,
     INFO_PROCESS_THREADS,
+    MAX_NAME_LEN,
     OBJ_PROP_WAITABLE,
+    PKT_TYPE_SIGNAL_ONE,
+    PKT_TYPE_SIGNAL_REP,
+    PKT_TYPE_USER,
+    PORT_MAX_PACKETS,
+    PORT_READABLE,
     RIGHT_DUPLICATE,
     RIGHT_ENUMERATE,
     RIGHT_READ,
@@ -88,11 +126,13 @@ from .constants import (
     RIGHT_TRANSFER,
     RIGHT_WRITE,
     STATS_KEYS,
+    TASK_TERMINATED,
     TIME_INFINITE,
     U32_MAX,
     U64_MAX,
     USER_SIGNAL_ALL,
-    DEFAULT_JOB_RIGHTS,
+    WAIT_ASYNC_ONCE,
+    WAIT_ASYNC_REPEATING,
     ObjType,
 )
 from .errors import (
@@ -113,7 +153,8 @@ from .errors import (
     ERR_WRONG_TYPE,
     MxError,
 )
-from .records import HandleBasic, HandleEntry, ProcessInfo, Stats
+from .records import (HandleBasic, HandleEntry, Packet, ProcessInfo,
+                      SignalInfo, StartInfo, Stats)
 
 __all__ = [
     "ModelKernel",
@@ -122,6 +163,7 @@ __all__ = [
     "ModelEvent",
     "ModelEventPair",
     "ModelChannel",
+    "ModelPort",
     "ModelJob",
     "ModelProcess",
     "ModelThread",
@@ -141,15 +183,27 @@ _TRANSFER = int(RIGHT_TRANSFER)
 _EVENT_RIGHTS = int(DEFAULT_EVENT_RIGHTS)
 _EPAIR_RIGHTS = int(DEFAULT_EVENTPAIR_RIGHTS)
 _CHANNEL_RIGHTS = int(DEFAULT_CHANNEL_RIGHTS)
+_PORT_RIGHTS = int(DEFAULT_PORT_RIGHTS)
+_JOB_RIGHTS = int(DEFAULT_JOB_RIGHTS)
+_PROCESS_RIGHTS = int(DEFAULT_PROCESS_RIGHTS)
+_THREAD_RIGHTS = int(DEFAULT_THREAD_RIGHTS)
 _MAX_BYTES = int(CHANNEL_MAX_MSG_BYTES)
 _MAX_HANDLES = int(CHANNEL_MAX_MSG_HANDLES)
 _MAY_DISCARD = int(CHANNEL_READ_MAY_DISCARD)
+_MAX_PACKETS = int(PORT_MAX_PACKETS)
+_PAYLOAD = 32                   # bytes of a user packet's payload
+_INT32 = 2**31
+_INT64 = 2**63
 
 #: Handle values are a per-process counter sent through a keyed bijection
 #: modulo the prime _P = 2**31 - 1 (see ModelProcess).
 _P = HANDLE_VALUE_MAX
 #: First koid handed out; lower ones are reserved (0 none, 1 the kernel).
 FIRST_KOID = 1024
+
+#: Task states (``state`` of processes and threads): NEW until started,
+#: RUNNING, then DEAD -- the strings of SPEC §7's snapshot.
+NEW, RUNNING, DEAD = "new", "running", "exited"
 
 
 def _int(value: Any) -> int:
@@ -187,18 +241,24 @@ def _data_arg(data: Any, syscall: str) -> bytes:
     return view.tobytes()
 
 
+def _seq_arg(values: Any, syscall: str) -> List[Any]:
+    """A snapshot of a sequence argument (``TypeError`` for a str or
+    bytes-like object or a non-iterable)."""
+    if isinstance(values, (str, bytes, bytearray, memoryview)):
+        raise TypeError("%s: expected a sequence, not %s"
+                        % (syscall, type(values).__name__))
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError("%s: expected a sequence, not %s"
+                        % (syscall, type(values).__name__)) from None
+
+
 def _values_arg(values: Any, syscall: str) -> List[int]:
     """A sequence of handle values as a list of ints (``TypeError`` for a
     str or bytes-like object, a non-iterable or a non-int item)."""
-    if isinstance(values, (str, bytes, bytearray, memoryview)):
-        raise TypeError("%s: expected a sequence of handle values, not %s"
-                        % (syscall, type(values).__name__))
-    try:
-        items = list(values)
-    except TypeError:
-        raise TypeError("%s: expected a sequence of handle values, not %s"
-                        % (syscall, type(values).__name__)) from None
-    return [v if type(v) is int else _int(v) for v in items]
+    return [v if type(v) is int else _int(v)
+            for v in _seq_arg(values, syscall)]
 
 
 def _limit_arg(value: Any) -> Optional[int]:
@@ -206,10 +266,85 @@ def _limit_arg(value: Any) -> Optional[int]:
     return None if value is None else _int(value)
 
 
+def _name_arg(name: Any, syscall: str) -> str:
+    """A task name: a str (``TypeError`` otherwise), cut to the longest
+    prefix whose UTF-8 form fits ``MAX_NAME_LEN - 1`` (31) bytes."""
+    if not isinstance(name, str):
+        raise TypeError("%s: name must be a str, not %s"
+                        % (syscall, type(name).__name__))
+    raw = name.encode("utf-8", "surrogatepass")[:MAX_NAME_LEN - 1]
+    return raw.decode("utf-8", "ignore")
+
+
 def _txid(data: bytes) -> int:
     """The transaction id of a message: its first four bytes as a
     little-endian u32, 0 if it is shorter."""
     return int.from_bytes(data[:4], "little") if len(data) >= 4 else 0
+
+
+def _past(deadline: int) -> bool:
+    """Whether ``deadline`` (ns on ``time.monotonic_ns()``) has come."""
+    return deadline != TIME_INFINITE and deadline <= time.monotonic_ns()
+
+
+# ---------------------------------------------------------------------------
+# Waiters
+# ---------------------------------------------------------------------------
+
+class _Waiter:
+    """A blocked thread's wait on one object (``wait_one``, one item of
+    ``wait_many``, ``mx_port_wait``).
+
+    ``proc`` and ``value`` name the handle waited through (closing,
+    replacing or moving it, or ``proc``'s death, cancels the wait).
+    ``obj`` is the object it is linked on, None once finished.  ``status``
+    is None while waiting, then 0 (``observed`` holds the signals that
+    satisfied it) or ``ERR_CANCELED``."""
+
+    __slots__ = ("proc", "value", "want", "obj", "status", "observed")
+    is_async = False
+
+    def __init__(self, proc: "ModelProcess", value: int, want: int) -> None:
+        self.proc = proc
+        self.value = value
+        self.want = want
+        self.obj: Optional[ModelObject] = None
+        self.status: Optional[int] = None
+        self.observed = 0
+
+
+class _AsyncWait:
+    """One ``mx_object_wait_async``: ``target`` (watched through ``value``
+    of ``proc``) asks for a packet with ``key`` on ``port`` when any of
+    ``want`` is asserted.
+
+    ``obj`` is ``target`` while the wait is linked on it (it can still
+    fire), None once it ended (``detached``): a once-wait ends when it
+    fires, any wait when its handle goes.  ``queued`` says whether its one
+    packet sits in the port; a repeating wait fires again only after that
+    packet was dequeued.  The wait holds no reference on the port: a
+    destroyed port just makes it inert."""
+
+    __slots__ = ("proc", "value", "want", "obj", "target", "port", "key",
+                 "repeating", "queued", "detached")
+    is_async = True
+
+    def __init__(self, proc: "ModelProcess", value: int, target: "ModelObject",
+                 port: "ModelPort", key: int, want: int,
+                 repeating: bool) -> None:
+        self.proc = proc
+        self.value = value
+        self.want = want
+        self.obj: Optional[ModelObject] = None
+        self.target = target
+        self.port = port
+        self.key = key
+        self.repeating = repeating
+        self.queued = False
+        self.detached = False
+
+
+AnyWaiter = Union[_Waiter, _AsyncWait]
 
 
 # ---------------------------------------------------------------------------
@@ -221,11 +356,13 @@ class ModelObject:
 
     ``koid``          unique in its kernel, never reused (0 until published).
     ``signals``       the 32-bit signal word.
-    ``handle_count``  handles that point here (owned or, later, in transit).
+    ``handle_count``  handles that point here (owned or in transit).
     ``refs``          handles plus references the kernel holds; the object
                       is destroyed when it drops to 0.
     ``related_koid``  what ``INFO_HANDLE_BASIC`` reports (0 unless set).
     ``destroyed``     True once destroyed (for views that outlive it).
+    ``waiters``       the ``_Waiter`` s and ``_AsyncWait`` s linked here,
+                      oldest first (None or empty when there are none).
 
     Subclasses set the class attributes ``type`` (``OBJ_TYPE_*``),
     ``stats_key`` (its key in ``stats().live_objects``), ``user_signals``
@@ -234,7 +371,7 @@ class ModelObject:
     """
 
     __slots__ = ("koid", "signals", "handle_count", "refs", "related_koid",
-                 "destroyed")
+                 "destroyed", "waiters")
 
     type: int = ObjType.NONE
     stats_key: str = ""
@@ -248,6 +385,7 @@ class ModelObject:
         self.refs = refs
         self.related_koid = 0
         self.destroyed = False
+        self.waiters: Optional[List[AnyWaiter]] = None
 
     def on_zero_handles(self, kernel: "ModelKernel") -> None:
         """SPEC §5 rule 2: the last handle just went (kernel lock held).
@@ -256,18 +394,16 @@ class ModelObject:
         object is alive throughout.  The default does nothing.
         """
 
-    def on_destroy(self,
-                   kernel: "ModelKernel") -> Optional[List["ModelObject"]]:
+    def on_destroy(self, kernel: "ModelKernel") -> Optional["ModelObject"]:
         """SPEC §5 rule 3: the last reference just went (kernel lock held).
 
-        The object is already unregistered and counted as destroyed.  A type
-        whose destruction closes handles it holds (a channel endpoint and
-        the handles in transit in its queue) must not close them itself:
-        it takes those handles out of the kernel's handle counters
-        (``_live_handles``, ``_in_transit``) and returns their objects, one
-        entry per handle; the kernel then drops them (zero-handles action,
-        reference) iteratively, so that nested chains of any depth unwind
-        without recursion.  The default holds nothing and returns None.
+        The object is already unregistered and counted as destroyed.
+        Handles it held (a channel's queue) go to the kernel's reaper
+        (``ModelKernel._reap_messages``), which closes them without
+        recursion.  A type that holds a reference on another object (a
+        task on its parent) returns that object: the kernel drops the
+        reference next, in the same loop, so that chains of any depth
+        unwind without recursion.  The default holds nothing.
         """
         return None
 
@@ -287,7 +423,7 @@ class ModelEvent(ModelObject):
 
 
 class ModelPeered(ModelObject):
-    """One end of a pair (event pair now; channel endpoints later).
+    """One end of a pair (an event pair or a channel).
 
     While both ends have handles each holds a reference to the other
     (``peer``).  When one end's last handle goes it *detaches*: both drop
@@ -346,8 +482,9 @@ class _Call:
     """One ``mx_channel_call`` waiting for its reply on ``endpoint``.
 
     ``proc`` and ``value`` name the caller's handle (closing, replacing or
-    transferring that value cancels the call).  ``status`` is None while
-    waiting, then 0 (``reply`` holds the message) or an error status."""
+    transferring that value, or the caller's death, cancels the call).
+    ``status`` is None while waiting, then 0 (``reply`` holds the message)
+    or an error status."""
 
     __slots__ = ("proc", "value", "endpoint", "txid", "reply", "status")
 
@@ -384,25 +521,53 @@ class ModelChannel(ModelPeered):
     def on_peer_closed(self, kernel: "ModelKernel") -> None:
         kernel._change_signals(self, CHANNEL_WRITABLE, CHANNEL_PEER_CLOSED)
         if self.calls:                      # pending calls fail
-            kernel._finish_calls(self, None, None, ERR_PEER_CLOSED)
+            kernel._finish_calls(self, ERR_PEER_CLOSED)
 
-    def on_destroy(self,
-                   kernel: "ModelKernel") -> Optional[List[ModelObject]]:
-        if not self.queue:
-            return None
-        orphans = [obj for msg in self.queue for obj, _ in msg.handles]
+    def on_destroy(self, kernel: "ModelKernel") -> Optional[ModelObject]:
+        if self.queue:
+            kernel._reap_messages([[obj for obj, _ in msg.handles]
+                                   for msg in self.queue])
+            self.queue.clear()
+        return None
+
+
+class ModelPort(ModelObject):
+    """A port (``mx_port_create``).
+
+    ``queue`` holds ``(packet, wait)`` pairs, oldest first: a user packet
+    (``wait`` None; ``user_count`` counts them against
+    ``PORT_MAX_PACKETS``) or the signal packet of an async wait.
+    ``PORT_READABLE`` is asserted while the queue is not empty.  Destroying
+    a port drops its packets; the async waits that point at it stay
+    inert."""
+
+    __slots__ = ("queue", "user_count")
+    type = ObjType.PORT
+    stats_key = STATS_KEYS[ObjType.PORT]
+
+    def __init__(self, refs: int = 0) -> None:
+        super().__init__(refs)
+        self.queue: Deque[Tuple[Packet, Optional[_AsyncWait]]] = deque()
+        self.user_count = 0
+
+    def on_destroy(self, kernel: "ModelKernel") -> Optional[ModelObject]:
+        for _, wait in self.queue:
+            if wait is not None:
+                wait.queued = False
         self.queue.clear()
-        kernel._live_handles -= len(orphans)
-        kernel._in_transit -= len(orphans)
-        return orphans
+        self.user_count = 0
+        return None
 
 
 class ModelJob(ModelObject):
-    """A job.  ``parent`` is the parent job (None for the root job);
-    ``children`` and ``processes`` list what was created in it, without
-    holding references (jobs hold none on their processes, SPEC §2)."""
+    """A job.  ``parent`` is the parent job (None for the root job), on
+    which it holds a reference; ``children`` and ``processes`` list the jobs
+    and processes created in it and not yet destroyed, oldest first,
+    without holding references (jobs hold none on their processes, SPEC
+    §2).  ``killed``: ``mx_task_kill`` reached it; nothing can be created
+    in it any more."""
 
-    __slots__ = ("name", "parent", "children", "processes")
+    __slots__ = ("name", "parent", "children", "processes", "killed")
     type = ObjType.JOB
     stats_key = STATS_KEYS[ObjType.JOB]
 
@@ -413,12 +578,22 @@ class ModelJob(ModelObject):
         self.parent = parent
         self.children: List[ModelJob] = []
         self.processes: List[ModelProcess] = []
+        self.killed = False
+
+    def on_destroy(self, kernel: "ModelKernel") -> Optional[ModelObject]:
+        parent = self.parent
+        if parent is not None:
+            parent.children.remove(self)
+        return parent
 
 
 class ModelThread(ModelObject):
-    """A thread of ``process``.  Only init's thread exists for now."""
+    """A thread of ``process``, on which it holds a reference.  ``state``
+    is ``NEW`` until started, ``RUNNING``, then ``DEAD`` (it was killed,
+    its last handle went, or its process died); a dead thread has
+    ``TASK_TERMINATED`` asserted."""
 
-    __slots__ = ("name", "process", "dead")
+    __slots__ = ("name", "process", "state")
     type = ObjType.THREAD
     stats_key = STATS_KEYS[ObjType.THREAD]
 
@@ -427,8 +602,30 @@ class ModelThread(ModelObject):
         super().__init__(refs)
         self.name = name
         self.process = process
-        self.dead = False
+        self.state = NEW
         self.related_koid = process.koid
+
+    def on_zero_handles(self, kernel: "ModelKernel") -> None:
+        kernel._kill_thread(self)
+
+    def on_destroy(self, kernel: "ModelKernel") -> Optional[ModelObject]:
+        proc = self.process
+        kernel._kill_thread(self)       # (only a thread that never lost
+        proc.threads.remove(self)       # a handle is alive here)
+        return proc
+
+
+class _Reaper:
+    """The work list of one outermost cascade: handles of destroyed
+    queues (one list of objects per message, closed first-in first-out)
+    and the tables of processes that died meanwhile (closed last-in
+    first-out, once no message is left), as the C core's reaper."""
+
+    __slots__ = ("messages", "tables")
+
+    def __init__(self) -> None:
+        self.messages: Deque[List[ModelObject]] = deque()
+        self.tables: List[Tuple["ModelProcess", List[Tuple[int, Handle]]]] = []
 
 
 # ---------------------------------------------------------------------------
@@ -438,7 +635,7 @@ class ModelThread(ModelObject):
 class ModelKernel:
     """One simulated kernel, in pure Python (the model of ``mx.Kernel``).
 
-    ``ModelKernel(*, seed=None, max_handles=None)``
+    ``ModelKernel(*, seed=None, max_handles=None, on_process_start=None)``
 
     ``seed`` (int) makes handle values a pure function of the seed and the
     order of calls; without it the per-process value keys come from the
@@ -446,29 +643,38 @@ class ModelKernel:
     live handles (owned or in transit); a call that would exceed it raises
     ``ERR_NO_RESOURCES`` and changes nothing.  None means
     ``DEFAULT_MAX_HANDLES`` (2**26, the C core's default).
+    ``on_process_start`` is called as ``fn(process, start_info)`` after each
+    successful ``mx_process_start``, in the caller's thread, without the
+    kernel lock held.
 
     At birth the kernel holds a root job, the init process and init's
     thread (koids 1024, 1025, 1026; each kept alive by a kernel reference),
     and init holds one handle to the root job.
 
     Attributes: ``init`` (the first :class:`ModelProcess`), ``max_handles``,
-    ``root_job`` (the :class:`ModelJob`) and ``lock`` (the ``RLock`` every
-    syscall holds; take it to make several calls one atomic step).
+    ``root_job`` (the :class:`ModelJob`), ``on_process_start`` and ``lock``
+    (the ``RLock`` every syscall holds; take it to make several calls one
+    atomic step).
     """
 
     DEFAULT_MAX_HANDLES = 1 << 26
 
     def __init__(self, *, seed: Optional[int] = None,
-                 max_handles: Optional[int] = None) -> None:
+                 max_handles: Optional[int] = None,
+                 on_process_start: Optional[Callable[..., Any]] = None
+                 ) -> None:
         if max_handles is None:
             max_handles = self.DEFAULT_MAX_HANDLES
         max_handles = _int(max_handles)
         if not 1 <= max_handles <= 2**63:
             raise ValueError("max_handles must be in 1 .. 2**63 (init's "
                              "handle to the root job counts)")
+        if on_process_start is not None and not callable(on_process_start):
+            raise TypeError("on_process_start must be callable")
         self.max_handles = max_handles
+        self.on_process_start = on_process_start
         self.lock = threading.RLock()
-        # Calls wait on this; every finish (reply, failure) notifies it.
+        # Blocked calls and waits sleep on this; every finish notifies it.
         self._cond = threading.Condition(self.lock)
         # Calls whose reply was delivered but not yet taken by the caller:
         # the reply's handles are in transit outside any queue.
@@ -481,19 +687,25 @@ class ModelKernel:
         self._destroyed = 0
         self._live_handles = 0
         self._in_transit = 0
+        # The cascade in progress (None outside one), and ports that just
+        # became readable, waiting for their PORT_READABLE edge.
+        self._reaper: Optional[_Reaper] = None
+        self._edges: List[ModelPort] = []
+        self._edges_busy = False
 
         # The kernel's own objects, each pinned by a kernel reference.
         self.root_job = ModelJob("root", None, refs=1)
         self._publish(self.root_job)
         init = ModelProcess(self, "init", self.root_job, refs=1)
         self._publish(init)
-        self.root_job.processes.append(init)
+        self._link_process(init)
         thread = ModelThread("init", init, refs=1)
         self._publish(thread)
-        init.threads.append(thread)
+        self._link_thread(thread)
+        init.state = thread.state = RUNNING
         init.started = True
         self.init = init
-        init._job_default = init._bind(self.root_job, int(DEFAULT_JOB_RIGHTS))
+        init._job_default = init._bind(self.root_job, _JOB_RIGHTS)
 
     # -- inspection (not syscalls) ---------------------------------------
 
@@ -505,7 +717,8 @@ class ModelKernel:
                          dict(self._live), self._destroyed)
 
     def process(self, koid: int) -> "ModelProcess":
-        """The :class:`ModelProcess` of a process object not yet destroyed;
+        """The :class:`ModelProcess` of a process object not yet destroyed
+        (an exited one too, while a handle to it remains);
         ``MxError(ERR_NOT_FOUND)`` for any other koid."""
         koid = _int(koid)
         with self.lock:
@@ -523,8 +736,8 @@ class ModelKernel:
             return self._objects[_int(koid)]
 
     def signals_of(self, koid: int) -> int:
-        """The signal word of the live object with ``koid`` (a test aid: no
-        syscall reads signals without waiting).  ``KeyError`` if none."""
+        """The signal word of the live object with ``koid`` (a test aid).
+        ``KeyError`` if none."""
         with self.lock:
             return self._objects[_int(koid)].signals
 
@@ -535,19 +748,17 @@ class ModelKernel:
 
     def snapshot(self) -> Dict[str, Any]:
         """SPEC §7, the same shape as ``Kernel.snapshot()``: every process
-        not yet destroyed (by koid) with its handle table (in the model's
-        table order, which need not be the real table's slot order), every
-        live object by koid, and every queued message (endpoints by koid,
-        each queue oldest first) with the endpoint that will read it."""
+        not yet destroyed (by koid) with its state and its handle table (in
+        the table's order), every live object by koid, and every queued
+        message (endpoints by koid, each queue oldest first) with the
+        endpoint that will read it."""
         with self.lock:
             live = sorted(self._objects.items())
             processes = []
             for koid, obj in live:
                 if isinstance(obj, ModelProcess):
-                    state = ("exited" if obj.exited else
-                             "running" if obj.started else "new")
                     processes.append({
-                        "koid": koid, "name": obj.name, "state": state,
+                        "koid": koid, "name": obj.name, "state": obj.state,
                         "handles": [{"value": v, "koid": o.koid,
                                      "type": int(o.type), "rights": r}
                                     for v, (o, r) in obj._table.items()]})
@@ -573,8 +784,8 @@ class ModelKernel:
         progress keeps alive, and replies delivered to calls but not yet
         taken.  A handle in transit is reachable only if the endpoint whose
         queue holds it is.  Every unreachable endpoint's queue is emptied
-        first, then all the handles those queues held are closed (the usual
-        iterative cascade destroys the endpoints themselves).
+        (in koid order) and its handles go to the reaper, which closes them
+        with the usual cascade (which destroys the endpoints themselves).
         """
         with self.lock:
             seen = set()
@@ -587,7 +798,7 @@ class ModelKernel:
                         stack.append(obj)
 
             for obj in list(self._objects.values()):
-                if isinstance(obj, ModelProcess) and not obj.exited:
+                if isinstance(obj, ModelProcess) and obj.state != DEAD:
                     for o, _ in obj._table.values():
                         reach(o)
                 elif isinstance(obj, ModelChannel) and obj.handle_count == 0:
@@ -603,16 +814,15 @@ class ModelKernel:
                        if koid not in seen and isinstance(obj, ModelChannel)
                        and obj.queue]
             before = self._destroyed
-            orphans: List[ModelObject] = []
+            lists: List[List[ModelObject]] = []
             for ep in garbage:
-                for msg in ep.queue:
-                    orphans.extend(o for o, _ in msg.handles)
+                lists.extend([o for o, _ in msg.handles] for msg in ep.queue)
                 ep.queue.clear()
                 self._change_signals(ep, CHANNEL_READABLE, 0)
-            self._close_transit(orphans)
+            self._reap_messages(lists)
             return self._destroyed - before
 
-    # -- machinery (kernel lock held by the caller) -----------------------
+    # -- objects and references (kernel lock held by the caller) ----------
 
     def _publish(self, obj: ModelObject) -> None:
         """Give ``obj`` the next koid and count it as live."""
@@ -626,11 +836,6 @@ class ModelKernel:
         """Raise ERR_NO_RESOURCES unless ``n`` more live handles fit."""
         if self._live_handles + n > self.max_handles:
             raise MxError(ERR_NO_RESOURCES, syscall)
-
-    def _change_signals(self, obj: ModelObject, clear: int, set_: int) -> None:
-        """The one place a signal word changes: ``(s & ~clear) | set_``.
-        Waits and async waits will hook in here."""
-        obj.signals = (obj.signals & ~clear) | set_
 
     def _drop_handle(self, obj: ModelObject) -> None:
         """One handle to ``obj`` went away (already out of its table and of
@@ -649,38 +854,210 @@ class ModelKernel:
         if obj.refs == 0:
             self._destroy(obj)
 
-    def _destroy(self, obj: ModelObject) -> None:
-        """Destroy ``obj`` (its last reference went) and, iteratively,
-        whatever its destruction releases (see ``ModelObject.on_destroy``).
-        """
-        pending: List[ModelObject] = []
-        while True:
+    def _destroy(self, obj: Optional[ModelObject]) -> None:
+        """Destroy ``obj`` (its last reference went), then drop the
+        reference it held on another object (``on_destroy``'s result),
+        which may destroy that one in turn: a loop, not recursion."""
+        while obj is not None:
             obj.destroyed = True
             del self._objects[obj.koid]
             self._live[obj.stats_key] -= 1
             self._destroyed += 1
-            orphans = obj.on_destroy(self)
-            if orphans:
-                for x in orphans:       # handles that died with obj
-                    x.handle_count -= 1
-                    if x.handle_count == 0:
-                        x.on_zero_handles(self)
-                    x.refs -= 1
-                    if x.refs == 0:
-                        pending.append(x)
-            if not pending:
-                return
-            obj = pending.pop()
+            held = obj.on_destroy(self)
+            obj = None
+            if held is not None:
+                held.refs -= 1
+                if held.refs == 0:
+                    obj = held
+
+    # -- the reaper -----------------------------------------------------------
+
+    def _reap_messages(self, lists: List[List[ModelObject]]) -> None:
+        """Close handles that were in transit (one list of objects per
+        message, each handle already out of its message).  Inside a cascade
+        they join its work list; otherwise this starts one."""
+        reaper = self._reaper
+        if reaper is not None:
+            reaper.messages.extend(lists)
+            return
+        self._reaper = reaper = _Reaper()
+        reaper.messages.extend(lists)
+        self._drain(reaper)
 
     def _close_transit(self, objs: List[ModelObject]) -> None:
-        """Close handles that were in transit (one entry per handle, already
-        out of their message): counters first, then each drop."""
-        if not objs:
+        """Close the handles of one message (see ``_reap_messages``)."""
+        if objs:
+            self._reap_messages([objs])
+
+    def _reap_table(self, proc: "ModelProcess",
+                    items: List[Tuple[int, Handle]]) -> None:
+        """Close a dead process's table (``items``: ``(value, handle)`` in
+        table order): now, or, inside a cascade, once it gets there."""
+        reaper = self._reaper
+        if reaper is not None:
+            reaper.tables.append((proc, items))
             return
-        self._live_handles -= len(objs)
-        self._in_transit -= len(objs)
-        for obj in objs:
+        self._reaper = reaper = _Reaper()
+        try:
+            self._close_table(proc, items)
+        except BaseException:
+            self._reaper = None
+            raise
+        self._drain(reaper)
+
+    def _drain(self, reaper: _Reaper) -> None:
+        """Run the cascade to its end: messages first, oldest first; then
+        the newest dead table; again until both lists are empty."""
+        messages, tables = reaper.messages, reaper.tables
+        try:
+            while True:
+                if messages:
+                    objs = messages.popleft()
+                    if objs:
+                        self._live_handles -= len(objs)
+                        self._in_transit -= len(objs)
+                        for obj in objs:
+                            self._drop_handle(obj)
+                elif tables:
+                    proc, items = tables.pop()
+                    self._close_table(proc, items)
+                else:
+                    return
+        finally:
+            self._reaper = None
+
+    def _close_table(self, proc: "ModelProcess",
+                     items: List[Tuple[int, Handle]]) -> None:
+        """Close every handle of a dead process's table, in table order
+        (``_live_handles`` was adjusted, and the waits through them ended,
+        at its death)."""
+        for _, (obj, _) in items:
             self._drop_handle(obj)
+
+    # -- signals and waiters --------------------------------------------------
+
+    def _change_signals(self, obj: ModelObject, clear: int, set_: int) -> None:
+        """The one place a signal word changes: ``(s & ~clear) | set_``.
+
+        If bits rose, the waiters on ``obj`` (newest first) see the new
+        word: a blocked wait finishes if it wants any asserted bit; an async
+        wait fires if it wants any bit that rose."""
+        old = obj.signals
+        now = (old & ~clear) | set_
+        obj.signals = now
+        if obj.waiters and now & ~old:
+            rising = now & ~old
+            for w in reversed(obj.waiters[:]):
+                if w.obj is not obj:        # finished meanwhile
+                    continue
+                if w.is_async:
+                    if w.want & rising:
+                        self._fire(w, now)  # type: ignore[arg-type]
+                elif w.want & now:
+                    self._finish_waiter(w, 0, now)  # type: ignore[arg-type]
+
+    def _link(self, obj: ModelObject, w: AnyWaiter) -> None:
+        w.obj = obj
+        if obj.waiters is None:
+            obj.waiters = [w]
+        else:
+            obj.waiters.append(w)
+
+    def _unlink(self, w: AnyWaiter) -> None:
+        obj = w.obj
+        if obj is not None:
+            obj.waiters.remove(w)           # type: ignore[union-attr]
+            w.obj = None
+
+    def _finish_waiter(self, w: _Waiter, status: int, observed: int) -> None:
+        """A blocked wait is over: unlink it and wake its thread."""
+        self._unlink(w)
+        w.status = int(status)
+        w.observed = observed
+        self._cond.notify_all()
+
+    def _cancel(self, obj: ModelObject, proc: "ModelProcess",
+                value: Optional[int]) -> None:
+        """The handle ``value`` of ``proc`` to ``obj`` went (closed,
+        replaced, moved; None: every handle of ``proc``, which died): its
+        calls and blocked waits end with ``ERR_CANCELED``, its async waits
+        end (their queued packets stay)."""
+        if type(obj) is ModelChannel and obj.calls:
+            self._finish_calls(obj, ERR_CANCELED, proc, value)
+        if not obj.waiters:
+            return
+        for w in obj.waiters[:]:
+            if w.proc is proc and (value is None or w.value == value):
+                if w.is_async:
+                    self._async_end(w)                   # type: ignore
+                else:
+                    self._finish_waiter(w, ERR_CANCELED, 0)  # type: ignore
+
+    def _async_end(self, w: _AsyncWait) -> None:
+        """An async wait ends; a packet of it already queued stays."""
+        self._unlink(w)
+        w.detached = True
+
+    def _fire(self, w: _AsyncWait, observed: int) -> None:
+        """An async wait's signals came: queue its packet (unless its port
+        is gone or its previous packet is still queued); a once-wait ends
+        here."""
+        port = w.port
+        if port.destroyed or w.queued:
+            return
+        w.queued = True
+        if not w.repeating:
+            self._async_end(w)
+        packet = Packet(w.key, PKT_TYPE_SIGNAL_REP if w.repeating
+                        else PKT_TYPE_SIGNAL_ONE, 0,
+                        SignalInfo(w.want, observed, 1), None)
+        self._port_push(port, packet, w)
+
+    # -- ports ------------------------------------------------------------------
+
+    def _port_push(self, port: ModelPort, packet: Packet,
+                   wait: Optional[_AsyncWait]) -> None:
+        port.queue.append((packet, wait))
+        if wait is None:
+            port.user_count += 1
+        if len(port.queue) == 1:
+            self._port_readable(port)
+
+    def _port_readable(self, port: ModelPort) -> None:
+        """Assert ``PORT_READABLE`` on a port that just got its first
+        packet.  That may fire async waits on it into other ports, which
+        become readable in turn: those edges wait on a stack (newest
+        first) while the outermost one runs, instead of recursing."""
+        self._edges.append(port)
+        if self._edges_busy:
+            return
+        self._edges_busy = True
+        try:
+            while self._edges:
+                self._change_signals(self._edges.pop(), 0, PORT_READABLE)
+        finally:
+            self._edges_busy = False
+
+    def _port_pop(self, port: ModelPort) -> Packet:
+        packet, wait = port.queue.popleft()
+        if wait is None:
+            port.user_count -= 1
+        else:
+            wait.queued = False         # a repeating wait may fire again
+        if not port.queue:
+            self._change_signals(port, PORT_READABLE, 0)
+        return packet
+
+    def _port_remove(self, port: ModelPort, entry: Tuple[Packet, Any]) -> None:
+        port.queue.remove(entry)
+        if entry[1] is None:
+            port.user_count -= 1
+        else:
+            entry[1].queued = False
+        if not port.queue:
+            self._change_signals(port, PORT_READABLE, 0)
+
+    # -- channels ---------------------------------------------------------------
 
     def _deliver(self, endpoint: ModelChannel, msg: _Message) -> None:
         """Hand ``msg`` to the newest call on ``endpoint`` waiting for its
@@ -699,19 +1076,137 @@ class ModelKernel:
         if len(endpoint.queue) == 1:
             self._change_signals(endpoint, 0, CHANNEL_READABLE)
 
-    def _finish_calls(self, endpoint: ModelChannel,
-                      proc: Optional["ModelProcess"], value: Optional[int],
-                      status: int) -> None:
-        """Finish with ``status`` every call waiting on ``endpoint`` (or
-        only those made through ``value`` of ``proc``)."""
+    def _finish_calls(self, endpoint: ModelChannel, status: int,
+                      proc: Optional["ModelProcess"] = None,
+                      value: Optional[int] = None) -> None:
+        """Finish with ``status`` the calls waiting on ``endpoint``: all of
+        them, or (``proc`` given) those of ``proc`` made through ``value``
+        (any value if None)."""
         keep = []
         for call in endpoint.calls:
-            if proc is None or (call.proc is proc and call.value == value):
+            if proc is None or (call.proc is proc and
+                                (value is None or call.value == value)):
                 call.status = int(status)
             else:
                 keep.append(call)
         endpoint.calls = keep
         self._cond.notify_all()
+
+    # -- tasks --------------------------------------------------------------------
+
+    def _link_job(self, job: ModelJob) -> None:
+        parent = job.parent
+        assert parent is not None
+        parent.refs += 1
+        parent.children.append(job)
+        job.related_koid = parent.koid
+
+    def _link_process(self, proc: "ModelProcess") -> None:
+        proc.job.refs += 1
+        proc.job.processes.append(proc)
+
+    def _link_thread(self, thread: ModelThread) -> None:
+        proc = thread.process
+        proc.refs += 1
+        proc.threads.append(thread)
+        proc.live_threads += 1
+
+    def _kill_process(self, proc: "ModelProcess", code: int) -> None:
+        """``proc`` dies with ``code`` (unless it called
+        ``mx_process_exit``, whose code stands), SPEC §5 rule 4.
+
+        First every wait and call of it ends -- blocked ones with
+        ``ERR_CANCELED`` (SPEC §4 Tasks), async ones quietly -- before
+        anything its death sets off could satisfy them: on itself, then
+        through each handle of its table.  Then its threads die (newest
+        first) and assert ``TASK_TERMINATED``, so does the process, and its
+        table is closed (by the reaper)."""
+        if proc.state == DEAD:
+            return
+        proc.state = DEAD
+        proc.exited = True
+        if not proc.exit_called:
+            proc.return_code = code
+        items = list(proc._table.items())
+        proc._table = {}
+        self._live_handles -= len(items)
+        if proc.waiters:
+            self._cancel(proc, proc, None)
+        for _, (obj, _) in items:
+            if obj.waiters or (type(obj) is ModelChannel and obj.calls):
+                self._cancel(obj, proc, None)
+        for thread in proc.threads:
+            thread.state = DEAD
+        proc.live_threads = 0
+        for thread in reversed(proc.threads):
+            self._change_signals(thread, 0, TASK_TERMINATED)
+        self._change_signals(proc, 0, TASK_TERMINATED)
+        self._reap_table(proc, items)
+
+    def _kill_thread(self, thread: ModelThread) -> None:
+        """``thread`` dies; if it was the last live thread of a running
+        process, the process exits with 0."""
+        if thread.state == DEAD:
+            return
+        thread.state = DEAD
+        proc = thread.process
+        proc.live_threads -= 1
+        last = proc.live_threads == 0 and proc.state == RUNNING
+        self._change_signals(thread, 0, TASK_TERMINATED)
+        if last:
+            self._kill_process(proc, 0)
+
+    def _kill_job(self, root: ModelJob) -> None:
+        """Kill ``root`` and every job and process below it: depth first,
+        newest child first, each job's processes newest first, holding a
+        reference on the job it stands in (no recursion)."""
+        root.refs += 1
+        job = root
+        while True:
+            job.killed = True
+            for proc in reversed(job.processes[:]):
+                if not proc.destroyed:
+                    proc.refs += 1
+                    self._kill_process(proc, -1)
+                    self._release(proc)
+            if job.children:                # down to the newest child
+                child = job.children[-1]
+                child.refs += 1
+                self._release(job)
+                job = child
+                continue
+            while True:                     # up to an older sibling
+                if job is root:
+                    self._release(job)
+                    return
+                parent = job.parent
+                assert parent is not None
+                parent.refs += 1
+                i = parent.children.index(job)
+                sibling = parent.children[i - 1] if i > 0 else None
+                if sibling is not None:
+                    sibling.refs += 1
+                self._release(job)
+                if sibling is not None:
+                    self._release(parent)
+                    job = sibling
+                    break
+                job = parent
+
+    # -- misc -------------------------------------------------------------------
+
+    def _sleep(self, deadline: int, done: Callable[[], bool]) -> None:
+        """Block on the kernel condition (lock held) until ``done()`` or
+        the deadline (ns on ``time.monotonic_ns()``) passes."""
+        cond = self._cond
+        while not done():
+            if deadline == TIME_INFINITE:
+                cond.wait()
+                continue
+            left = deadline - time.monotonic_ns()
+            if left <= 0:
+                return
+            cond.wait(min(left / 1e9, threading.TIMEOUT_MAX))
 
     def _new_process_keys(self) -> Tuple[int, int]:
         """A fresh key ``(m, c)`` for one process's handle values:
@@ -738,15 +1233,15 @@ def _process_info(proc: "ModelProcess", obj: Any, rights: int) -> ProcessInfo:
 
 
 def _process_threads(proc: "ModelProcess", obj: Any, rights: int) -> List[int]:
-    return [t.koid for t in obj.threads if not t.dead]
+    return [t.koid for t in reversed(obj.threads) if t.state != DEAD]
 
 
 def _job_children(proc: "ModelProcess", obj: Any, rights: int) -> List[int]:
-    return [j.koid for j in obj.children if not j.destroyed]
+    return [j.koid for j in reversed(obj.children)]
 
 
 def _job_processes(proc: "ModelProcess", obj: Any, rights: int) -> List[int]:
-    return [p.koid for p in obj.processes if not p.exited]
+    return [p.koid for p in reversed(obj.processes) if p.state != DEAD]
 
 
 def _process_handles(proc: "ModelProcess", obj: Any,
@@ -756,7 +1251,8 @@ def _process_handles(proc: "ModelProcess", obj: Any,
 
 
 #: mx_object_get_info topics: topic -> (object type or None for any,
-#: right needed, function(caller, object, rights) -> result).
+#: right needed, function(caller, object, rights) -> result).  The task
+#: lists are newest first, as the C core's.
 _TOPICS = {
     int(INFO_HANDLE_BASIC): (None, 0, _basic),
     int(INFO_PROCESS): (ObjType.PROCESS, int(RIGHT_READ), _process_info),
@@ -776,8 +1272,16 @@ class ModelProcess(ModelObject):
 
     Every ``mx_*`` method acts as this process: new handles go into its
     table, handle values are looked up in it.  Attributes: ``koid``,
-    ``name``, ``kernel``, ``start_info`` (always None for now), ``job``,
-    ``threads``, ``started``, ``exited``, ``return_code``.
+    ``name`` (cut to 31 UTF-8 bytes), ``kernel``, ``start_info`` (None
+    until started, always None for init; then a ``StartInfo``), ``state``
+    (``"new"``, ``"running"`` or ``"exited"``), ``job``, ``threads``
+    (oldest first, not yet destroyed), ``live_threads``, ``started``,
+    ``exited``, ``return_code`` (-1 once killed, 0 when its last thread
+    ended, or what it gave ``mx_process_exit``).
+
+    A process dies when it exits, is killed (directly, through a job, or
+    when its last handle goes) or its last thread ends after it started;
+    from then on every syscall of it raises ``ERR_BAD_STATE``.
 
     Handle values: the n-th value a process hands out is
     ``(c + n * m) mod P`` with ``P = 2**31 - 1`` (prime), skipping the one n
@@ -789,9 +1293,10 @@ class ModelProcess(ModelObject):
     one compare), which keeps the hot paths cheap.
     """
 
-    __slots__ = ("kernel", "name", "job", "threads", "start_info",
-                 "started", "exited", "return_code", "_lock", "_table",
-                 "_step", "_last", "_job_default")
+    __slots__ = ("kernel", "name", "job", "threads", "live_threads",
+                 "start_info", "started", "exited", "exit_called",
+                 "return_code", "state", "_lock", "_table", "_step",
+                 "_last", "_job_default")
     type = ObjType.PROCESS
     stats_key = STATS_KEYS[ObjType.PROCESS]
 
@@ -802,9 +1307,12 @@ class ModelProcess(ModelObject):
         self.name = name
         self.job = job
         self.threads: List[ModelThread] = []
-        self.start_info: Any = None
+        self.live_threads = 0
+        self.start_info: Optional[StartInfo] = None
+        self.state = NEW
         self.started = False
         self.exited = False
+        self.exit_called = False
         self.return_code = 0
         self.related_koid = job.koid
         self._lock = kernel.lock
@@ -812,6 +1320,16 @@ class ModelProcess(ModelObject):
         # Key of the value sequence: step m and last value (starts at c).
         self._step, self._last = kernel._new_process_keys()
         self._job_default = HANDLE_INVALID
+
+    # -- object hooks (kernel lock held) ----------------------------------
+
+    def on_zero_handles(self, kernel: ModelKernel) -> None:
+        kernel._kill_process(self, -1)
+
+    def on_destroy(self, kernel: ModelKernel) -> Optional[ModelObject]:
+        kernel._kill_process(self, -1)      # (always dead by now)
+        self.job.processes.remove(self)
+        return self.job
 
     # -- table machinery (kernel lock held) -------------------------------
 
@@ -835,6 +1353,26 @@ class ModelProcess(ModelObject):
         self._table[value] = (obj, rights)
         return value
 
+    def _get(self, h: int, want_type: Optional[int], want_rights: int,
+             syscall: str) -> Handle:
+        """The handle ``h`` of this table, checked in SPEC order:
+        ``BAD_HANDLE``, ``WRONG_TYPE`` (unless ``want_type`` is None),
+        ``ACCESS_DENIED`` (without every bit of ``want_rights``)."""
+        entry = self._table.get(h)
+        if entry is None:
+            raise MxError(ERR_BAD_HANDLE, syscall)
+        if want_type is not None and entry[0].type != want_type:
+            raise MxError(ERR_WRONG_TYPE, syscall)
+        if entry[1] & want_rights != want_rights:
+            raise MxError(ERR_ACCESS_DENIED, syscall)
+        return entry
+
+    def _alive(self, syscall: str) -> None:
+        """``ERR_BAD_STATE`` once this process is dead (the first check of
+        every syscall)."""
+        if self.exited:
+            raise MxError(ERR_BAD_STATE, syscall)
+
     def handle_values(self) -> List[int]:
         """Values of every handle in the table, oldest first (a test aid)."""
         with self._lock:
@@ -855,8 +1393,8 @@ class ModelProcess(ModelObject):
             kernel = self.kernel
             kernel._live_handles -= 1
             obj = entry[0]
-            if type(obj) is ModelChannel and obj.calls:
-                kernel._finish_calls(obj, self, h, ERR_CANCELED)
+            if obj.waiters or (type(obj) is ModelChannel and obj.calls):
+                kernel._cancel(obj, self, h)
             kernel._drop_handle(obj)
 
     def mx_handle_close_many(self, hs: Iterable[int]) -> None:
@@ -886,8 +1424,8 @@ class ModelProcess(ModelObject):
             kernel = self.kernel
             kernel._live_handles -= len(closed)
             for obj, v in closed:
-                if type(obj) is ModelChannel and obj.calls:
-                    kernel._finish_calls(obj, self, v, ERR_CANCELED)
+                if obj.waiters or (type(obj) is ModelChannel and obj.calls):
+                    kernel._cancel(obj, self, v)
                 kernel._drop_handle(obj)
             if bad:
                 raise MxError(ERR_BAD_HANDLE, "mx_handle_close_many")
@@ -926,7 +1464,8 @@ class ModelProcess(ModelObject):
     def mx_handle_replace(self, h: int, rights: int) -> int:
         """A new handle to ``h``'s object; ``h`` is invalid after success and
         untouched after failure.  No ``RIGHT_DUPLICATE`` needed; never
-        ``NO_RESOURCES`` (the live count does not change).
+        ``NO_RESOURCES`` (the live count does not change).  Waits and calls
+        made through ``h`` end as if it was closed.
 
         Errors: ``INVALID_ARGS`` (range), ``BAD_HANDLE``, ``INVALID_ARGS``
         (not a subset).
@@ -952,11 +1491,11 @@ class ModelProcess(ModelObject):
             del table[h]
             value = self._new_value()
             table[value] = (obj, rights)
-            if type(obj) is ModelChannel and obj.calls:
-                self.kernel._finish_calls(obj, self, h, ERR_CANCELED)
+            if obj.waiters or (type(obj) is ModelChannel and obj.calls):
+                self.kernel._cancel(obj, self, h)
             return value
 
-    # -- events and event pairs ----------------------------------------------
+    # -- events, event pairs and ports --------------------------------------------
 
     def mx_event_create(self, options: int = 0) -> int:
         """A new event and a handle to it (default rights).
@@ -974,6 +1513,22 @@ class ModelProcess(ModelObject):
             obj = ModelEvent()
             kernel._publish(obj)
             return self._bind(obj, _EVENT_RIGHTS)
+
+    def mx_port_create(self, options: int = 0) -> int:
+        """A new port and a handle to it (default rights).
+        ``INVALID_ARGS`` if options != 0; ``NO_RESOURCES``."""
+        if type(options) is not int:
+            options = _int(options)
+        with self._lock:
+            if self.exited:
+                raise MxError(ERR_BAD_STATE, "mx_port_create")
+            if options != 0:
+                raise MxError(ERR_INVALID_ARGS, "mx_port_create")
+            kernel = self.kernel
+            kernel._room(1, "mx_port_create")
+            port = ModelPort()
+            kernel._publish(port)
+            return self._bind(port, _PORT_RIGHTS)
 
     def mx_eventpair_create(self, options: int = 0) -> Tuple[int, int]:
         """A new event pair: ``(h0, h1)``, one handle to each end.
@@ -1069,9 +1624,9 @@ class ModelProcess(ModelObject):
             ep.calls.append(pending)
         moved = [table.pop(v) for v in values]
         kernel._in_transit += len(moved)
-        for (obj, _), v in zip(moved, values):
-            if type(obj) is ModelChannel and obj.calls:
-                kernel._finish_calls(obj, self, v, ERR_CANCELED)
+        for (obj, _), v in zip(moved, values):   # moved away: waits end
+            if obj.waiters or (type(obj) is ModelChannel and obj.calls):
+                kernel._cancel(obj, self, v)
         kernel._deliver(peer, _Message(data, moved))   # type: ignore[arg-type]
         return pending
 
@@ -1208,15 +1763,7 @@ class ModelProcess(ModelObject):
                 raise MxError(ERR_INVALID_ARGS, syscall)
             call = self._write_phase(h, data, values, options, True, syscall)
             assert call is not None
-            cond = kernel._cond
-            while call.status is None:
-                if deadline == TIME_INFINITE:
-                    cond.wait()
-                    continue
-                left = deadline - time.monotonic_ns()
-                if left <= 0:
-                    break
-                cond.wait(min(left / 1e9, threading.TIMEOUT_MAX))
+            kernel._sleep(deadline, lambda: call.status is not None)
             ep = call.endpoint
             if call.status is None:         # the deadline passed
                 ep.calls.remove(call)
@@ -1292,6 +1839,250 @@ class ModelProcess(ModelObject):
                 raise MxError(ERR_PEER_CLOSED, "mx_object_signal_peer")
             self.kernel._change_signals(peer, clear_mask, set_mask)
 
+    # -- waiting --------------------------------------------------------------------
+
+    def mx_object_wait_one(self, h: int, signals: int, deadline: int) -> int:
+        """Wait until any of ``signals`` is asserted on ``h``'s object and
+        return the signal word seen then.  A deadline in the past polls.
+
+        Errors, in order: ``TypeError``; ``BAD_STATE`` (dead caller);
+        ``INVALID_ARGS`` (signals outside u32, deadline outside u64);
+        ``BAD_HANDLE``; ``ACCESS_DENIED`` (no ``RIGHT_READ``);
+        ``TIMED_OUT`` at the deadline (``.observed``: the signals then);
+        ``CANCELED`` if ``h`` is closed, replaced or moved away, or this
+        process dies, meanwhile."""
+        syscall = "mx_object_wait_one"
+        h, signals, deadline = _int(h), _int(signals), _int(deadline)
+        kernel = self.kernel
+        with self._lock:
+            self._alive(syscall)
+            if not (0 <= signals <= U32_MAX and 0 <= deadline <= U64_MAX):
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            obj, _ = self._get(h, None, _READ, syscall)
+            now = obj.signals
+            if now & signals:
+                return now
+            if _past(deadline):
+                raise MxError(ERR_TIMED_OUT, syscall, observed=now)
+            w = _Waiter(self, h, signals)
+            kernel._link(obj, w)
+            obj.refs += 1               # the wait's: obj outlives its handle
+            kernel._sleep(deadline, lambda: w.status is not None)
+            if w.status is None:
+                kernel._unlink(w)
+                w.status = int(ERR_TIMED_OUT)
+            now = obj.signals
+            kernel._release(obj)
+            if w.status == 0:
+                return w.observed
+            if w.status == ERR_TIMED_OUT:
+                raise MxError(ERR_TIMED_OUT, syscall, observed=now)
+            raise MxError(w.status, syscall)
+
+    def mx_object_wait_many(self, items: Any, deadline: int) -> List[int]:
+        """Wait until any item's signals are asserted: ``items`` is a
+        sequence of ``(handle, signals)`` pairs; returns the signal words
+        of every item's object.  An empty list waits until the deadline.
+
+        Errors as :meth:`mx_object_wait_one`, checked item by item (all
+        items' signals and the deadline for range first); ``.observed`` of
+        ``TIMED_OUT`` is a list.  ``CANCELED`` wins over a satisfied item
+        when both happened."""
+        syscall = "mx_object_wait_many"
+        pairs = []
+        for item in _seq_arg(items, syscall):
+            try:
+                h, sig = item
+            except (TypeError, ValueError):
+                raise TypeError("%s: items are (handle, signals) pairs"
+                                % syscall) from None
+            pairs.append((_int(h), _int(sig)))
+        deadline = _int(deadline)
+        kernel = self.kernel
+        with self._lock:
+            self._alive(syscall)
+            for _, sig in pairs:
+                if not 0 <= sig <= U32_MAX:
+                    raise MxError(ERR_INVALID_ARGS, syscall)
+            if not 0 <= deadline <= U64_MAX:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            objs = [self._get(h, None, _READ, syscall)[0] for h, _ in pairs]
+            observed = [o.signals for o in objs]
+            if any(s & sig for s, (_, sig) in zip(observed, pairs)):
+                return observed
+            if _past(deadline):
+                raise MxError(ERR_TIMED_OUT, syscall, observed=observed)
+            # One waiter per item, and one on this process itself (wanting
+            # nothing), so that its death ends an empty wait too.
+            waiters = [(obj, _Waiter(self, h, sig))
+                       for obj, (h, sig) in zip(objs, pairs)]
+            waiters.append((self, _Waiter(self, 0, 0)))
+            for obj, w in waiters:
+                kernel._link(obj, w)
+                obj.refs += 1
+            kernel._sleep(deadline, lambda: any(w.status is not None
+                                                for _, w in waiters))
+            canceled = satisfied = False
+            observed = []
+            for i, (obj, w) in enumerate(waiters):
+                if w.status is None:
+                    kernel._unlink(w)
+                    w.status = int(ERR_TIMED_OUT)
+                if i < len(pairs):
+                    observed.append(obj.signals)
+                    satisfied |= w.status == 0
+                canceled |= w.status == ERR_CANCELED
+            for obj, _ in waiters:
+                kernel._release(obj)
+            if canceled:
+                raise MxError(ERR_CANCELED, syscall)
+            if satisfied:
+                return observed
+            raise MxError(ERR_TIMED_OUT, syscall, observed=observed)
+
+    # -- ports ------------------------------------------------------------------------
+
+    def mx_object_wait_async(self, h: int, port: int, key: int,
+                             signals: int, options: int) -> None:
+        """Ask for a signal packet with ``key`` on ``port`` when any of
+        ``signals`` is asserted on ``h``'s object (at once if one already
+        is): once (``WAIT_ASYNC_ONCE``) or again on every later assertion
+        after the previous packet was dequeued (``WAIT_ASYNC_REPEATING``).
+        The wait ends when ``h`` is closed, replaced or moved away, or this
+        process dies; it holds no reference on the port.
+
+        Errors, in order: ``TypeError``; ``BAD_STATE``; ``INVALID_ARGS``
+        (key outside u64, signals or options outside u32); for ``port``:
+        ``BAD_HANDLE``, ``WRONG_TYPE``, ``ACCESS_DENIED`` (no WRITE); for
+        ``h``: ``BAD_HANDLE``, ``ACCESS_DENIED`` (no READ); ``INVALID_ARGS``
+        (options neither ONCE nor REPEATING)."""
+        syscall = "mx_object_wait_async"
+        h, port, key = _int(h), _int(port), _int(key)
+        signals, options = _int(signals), _int(options)
+        kernel = self.kernel
+        with self._lock:
+            self._alive(syscall)
+            if not (0 <= key <= U64_MAX and 0 <= signals <= U32_MAX
+                    and 0 <= options <= U32_MAX):
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            p, _ = self._get(port, ObjType.PORT, _WRITE, syscall)
+            obj, _ = self._get(h, None, _READ, syscall)
+            if options not in (WAIT_ASYNC_ONCE, WAIT_ASYNC_REPEATING):
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            w = _AsyncWait(self, h, obj, p, key, signals,  # type: ignore
+                           options == WAIT_ASYNC_REPEATING)
+            kernel._link(obj, w)
+            if obj.signals & signals:
+                kernel._fire(w, obj.signals)
+
+    def mx_port_queue(self, port: int, packet: Any) -> None:
+        """Queue a user packet: any object with ``key``, ``status`` and
+        ``user`` (bytes-like, at most 32 bytes, zero-padded) attributes,
+        e.g. ``mx.PortPacket``.
+
+        Errors, in order: ``TypeError``; ``BAD_STATE``; ``INVALID_ARGS``
+        (key outside u64); ``BAD_HANDLE``, ``WRONG_TYPE``,
+        ``ACCESS_DENIED`` (no WRITE); ``INVALID_ARGS`` (status outside
+        int32, payload over 32 bytes); ``SHOULD_WAIT`` (the port holds
+        ``PORT_MAX_PACKETS`` user packets)."""
+        syscall = "mx_port_queue"
+        port = _int(port)
+        try:
+            key, status, user = packet.key, packet.status, packet.user
+        except AttributeError:
+            raise TypeError("%s: a packet needs key, status and user"
+                            % syscall) from None
+        key, status = _int(key), _int(status)
+        if user is None:
+            user = b""
+        try:
+            payload = bytes(memoryview(user))
+        except TypeError:
+            raise TypeError("%s: packet.user must be bytes-like"
+                            % syscall) from None
+        with self._lock:
+            self._alive(syscall)
+            if not 0 <= key <= U64_MAX:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            p, _ = self._get(port, ObjType.PORT, _WRITE, syscall)
+            if not -_INT32 <= status < _INT32 or len(payload) > _PAYLOAD:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            if p.user_count >= _MAX_PACKETS:      # type: ignore[attr-defined]
+                raise MxError(ERR_SHOULD_WAIT, syscall)
+            self.kernel._port_push(
+                p, Packet(key, PKT_TYPE_USER, status, None,  # type: ignore
+                          payload.ljust(_PAYLOAD, b"\0")), None)
+
+    def mx_port_wait(self, port: int, deadline: int) -> Packet:
+        """The oldest packet on ``port``, waiting until the deadline for one.
+
+        Errors, in order: ``TypeError``; ``BAD_STATE``; ``INVALID_ARGS``
+        (deadline outside u64); ``BAD_HANDLE``, ``WRONG_TYPE``,
+        ``ACCESS_DENIED`` (no READ); ``TIMED_OUT``; ``CANCELED`` if the
+        port handle goes or this process dies meanwhile."""
+        syscall = "mx_port_wait"
+        port, deadline = _int(port), _int(deadline)
+        kernel = self.kernel
+        with self._lock:
+            self._alive(syscall)
+            if not 0 <= deadline <= U64_MAX:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            p, _ = self._get(port, ObjType.PORT, _READ, syscall)
+            p.refs += 1
+            try:
+                while True:
+                    if p.queue:                   # type: ignore[attr-defined]
+                        return kernel._port_pop(p)  # type: ignore[arg-type]
+                    if _past(deadline):
+                        raise MxError(ERR_TIMED_OUT, syscall)
+                    w = _Waiter(self, port, PORT_READABLE)
+                    kernel._link(p, w)
+                    kernel._sleep(deadline, lambda: w.status is not None)
+                    kernel._unlink(w)
+                    if w.status == ERR_CANCELED or self.exited:
+                        raise MxError(ERR_CANCELED, syscall)
+            finally:
+                kernel._release(p)
+
+    def mx_port_cancel(self, port: int, h: int, key: int) -> None:
+        """End the async waits made through ``h`` of this process for
+        ``port`` with ``key``, and drop their packets not yet dequeued.
+
+        Errors, in order: ``TypeError``; ``BAD_STATE``; ``INVALID_ARGS``
+        (key outside u64); for ``port``: ``BAD_HANDLE``, ``WRONG_TYPE``,
+        ``ACCESS_DENIED`` (no WRITE); for ``h``: ``BAD_HANDLE``,
+        ``ACCESS_DENIED`` (no READ); ``NOT_FOUND`` if there was neither a
+        wait nor a packet."""
+        syscall = "mx_port_cancel"
+        port, h, key = _int(port), _int(h), _int(key)
+        kernel = self.kernel
+        with self._lock:
+            self._alive(syscall)
+            if not 0 <= key <= U64_MAX:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            p, _ = self._get(port, ObjType.PORT, _WRITE, syscall)
+            obj, _ = self._get(h, None, _READ, syscall)
+
+            def mine(w: Any) -> bool:
+                return (w.is_async and w.port is p and w.key == key
+                        and w.proc is self and w.value == h)
+            found = False
+            for w in (obj.waiters or [])[:]:        # waits still linked
+                if mine(w):
+                    found = True
+                    if w.queued:
+                        kernel._port_remove(p, next(  # type: ignore
+                            e for e in p.queue if e[1] is w))  # type: ignore
+                    kernel._async_end(w)
+            for entry in list(p.queue):             # type: ignore[attr-defined]
+                w = entry[1]
+                if w is not None and w.detached and mine(w) \
+                        and w.target is obj:
+                    found = True
+                    kernel._port_remove(p, entry)   # type: ignore[arg-type]
+            if not found:
+                raise MxError(ERR_NOT_FOUND, syscall)
+
     # -- information ----------------------------------------------------------
 
     def mx_object_get_info(self, h: int, topic: int) -> Any:
@@ -1328,10 +2119,195 @@ class ModelProcess(ModelObject):
         """Init: its handle to the root job (the same value on every call,
         even after it was closed).  Any other process: ``HANDLE_INVALID``."""
         with self._lock:
-            if self.exited:
-                raise MxError(ERR_BAD_STATE, "mx_job_default")
+            self._alive("mx_job_default")
             return self._job_default
 
+    def _parent_job(self, h: int, options: int, syscall: str) -> ModelJob:
+        """The checks job_create and process_create share: ``BAD_STATE``
+        (dead caller), ``INVALID_ARGS`` (options outside u32), the job's
+        ``BAD_HANDLE``, ``WRONG_TYPE``, ``ACCESS_DENIED`` (no WRITE),
+        ``INVALID_ARGS`` (options != 0), ``BAD_STATE`` (job killed),
+        ``NO_RESOURCES``."""
+        self._alive(syscall)
+        if not 0 <= options <= U32_MAX:
+            raise MxError(ERR_INVALID_ARGS, syscall)
+        job, _ = self._get(h, ObjType.JOB, _WRITE, syscall)
+        if options != 0:
+            raise MxError(ERR_INVALID_ARGS, syscall)
+        if job.killed:                          # type: ignore[attr-defined]
+            raise MxError(ERR_BAD_STATE, syscall)
+        self.kernel._room(1, syscall)
+        return job                              # type: ignore[return-value]
+
+    def mx_job_create(self, parent_job: int, options: int = 0) -> int:
+        """A new job under ``parent_job``: a handle to it (default rights).
+
+        Errors, in order: ``TypeError``; ``BAD_STATE`` (dead caller);
+        ``INVALID_ARGS`` (options outside u32); ``BAD_HANDLE``,
+        ``WRONG_TYPE``, ``ACCESS_DENIED`` (no WRITE); ``INVALID_ARGS``
+        (options != 0); ``BAD_STATE`` (parent killed); ``NO_RESOURCES``."""
+        parent_job, options = _int(parent_job), _int(options)
+        kernel = self.kernel
+        with self._lock:
+            parent = self._parent_job(parent_job, options, "mx_job_create")
+            job = ModelJob("", parent)
+            kernel._publish(job)
+            kernel._link_job(job)
+            return self._bind(job, _JOB_RIGHTS)
+
+    def mx_process_create(self, job: int, name: str, options: int = 0) -> int:
+        """A new process (``"new"``, not started) in ``job``: a handle to
+        it (default rights).  ``name`` (a str) is cut to the longest prefix
+        whose UTF-8 form fits 31 bytes.  Errors as ``mx_job_create``."""
+        syscall = "mx_process_create"
+        job = _int(job)
+        short = _name_arg(name, syscall)
+        options = _int(options)
+        kernel = self.kernel
+        with self._lock:
+            parent = self._parent_job(job, options, syscall)
+            proc = ModelProcess(kernel, short, parent)
+            kernel._publish(proc)
+            kernel._link_process(proc)
+            return self._bind(proc, _PROCESS_RIGHTS)
+
+    def mx_thread_create(self, process: int, name: str,
+                         options: int = 0) -> int:
+        """A new thread (not started) of ``process``: a handle to it.
+
+        Errors, in order: ``TypeError``; ``BAD_STATE`` (dead caller);
+        ``INVALID_ARGS`` (options outside u32); ``BAD_HANDLE``,
+        ``WRONG_TYPE``, ``ACCESS_DENIED`` (no WRITE); ``INVALID_ARGS``
+        (options != 0); ``BAD_STATE`` (process dead); ``NO_RESOURCES``."""
+        syscall = "mx_thread_create"
+        process = _int(process)
+        short = _name_arg(name, syscall)
+        options = _int(options)
+        kernel = self.kernel
+        with self._lock:
+            self._alive(syscall)
+            if not 0 <= options <= U32_MAX:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            proc, _ = self._get(process, ObjType.PROCESS, _WRITE, syscall)
+            if options != 0:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            if proc.state == DEAD:              # type: ignore[attr-defined]
+                raise MxError(ERR_BAD_STATE, syscall)
+            kernel._room(1, syscall)
+            thread = ModelThread(short, proc)   # type: ignore[arg-type]
+            kernel._publish(thread)
+            kernel._link_thread(thread)
+            return self._bind(thread, _THREAD_RIGHTS)
+
+    def mx_process_start(self, process: int, thread: int, entry: Any,
+                         stack: Any, arg1: int, arg2: Any) -> None:
+        """Start ``process`` (new) with ``thread`` (new, one of its own):
+        both become running, and ``arg1`` -- a handle of this process with
+        ``RIGHT_TRANSFER`` -- moves into it as its bootstrap handle (waits
+        through it here end).  The process's ``start_info`` records
+        ``entry``, ``stack``, ``arg1`` (its value there) and ``arg2``; then
+        the kernel's ``on_process_start(process, start_info)`` runs in this
+        thread.
+
+        Errors, in order: ``TypeError`` (process, thread or arg1 not an
+        int); ``BAD_STATE`` (dead caller); for ``process``: ``BAD_HANDLE``,
+        ``WRONG_TYPE``, ``ACCESS_DENIED`` (no WRITE); for ``thread``:
+        ``BAD_HANDLE``, ``WRONG_TYPE``, ``ACCESS_DENIED`` (no WRITE, or a
+        thread of another process); ``INVALID_ARGS`` (``arg1`` not a handle
+        of this process with TRANSFER); ``BAD_STATE`` (process or thread
+        not new)."""
+        syscall = "mx_process_start"
+        process, thread, arg1 = _int(process), _int(thread), _int(arg1)
+        kernel = self.kernel
+        with self._lock:
+            self._alive(syscall)
+            proc, _ = self._get(process, ObjType.PROCESS, _WRITE, syscall)
+            th, _ = self._get(thread, ObjType.THREAD, _WRITE, syscall)
+            if th.process is not proc:          # type: ignore[attr-defined]
+                raise MxError(ERR_ACCESS_DENIED, syscall)
+            boot = self._table.get(arg1)
+            if boot is None or not boot[1] & _TRANSFER:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            if proc.state != NEW or th.state != NEW:  # type: ignore
+                raise MxError(ERR_BAD_STATE, syscall)
+            assert isinstance(proc, ModelProcess)
+            del self._table[arg1]
+            value = proc._new_value()
+            proc._table[value] = boot
+            obj = boot[0]
+            if obj.waiters or (type(obj) is ModelChannel and obj.calls):
+                kernel._cancel(obj, self, arg1)
+            proc.state = th.state = RUNNING     # type: ignore[attr-defined]
+            proc.started = True
+            info = StartInfo(entry, stack, value, arg2)
+            proc.start_info = info
+            callback = kernel.on_process_start
+        if callback is not None:
+            callback(proc, info)
+
+    def mx_thread_start(self, thread: int, entry: Any, stack: Any,
+                        arg1: int, arg2: int) -> None:
+        """Start an extra thread of a running process (``arg1`` and
+        ``arg2`` are plain ints here).
+
+        Errors, in order: ``TypeError``; ``BAD_STATE`` (dead caller);
+        ``BAD_HANDLE``, ``WRONG_TYPE``, ``ACCESS_DENIED`` (no WRITE);
+        ``BAD_STATE`` (its process not running, or the thread not new)."""
+        syscall = "mx_thread_start"
+        thread = _int(thread)
+        _int(arg1)
+        _int(arg2)
+        with self._lock:
+            self._alive(syscall)
+            th, _ = self._get(thread, ObjType.THREAD, _WRITE, syscall)
+            if th.process.state != RUNNING or th.state != NEW:  # type: ignore
+                raise MxError(ERR_BAD_STATE, syscall)
+            th.state = RUNNING                  # type: ignore[attr-defined]
+
+    def mx_process_exit(self, retcode: int) -> None:
+        """This process exits with ``retcode`` (an int64): its threads
+        die, its handles are closed, ``TASK_TERMINATED`` is asserted.
+
+        Errors: ``TypeError``; ``BAD_STATE`` (already dead);
+        ``INVALID_ARGS`` (retcode outside int64)."""
+        syscall = "mx_process_exit"
+        retcode = _int(retcode)
+        with self._lock:
+            self._alive(syscall)
+            if not -_INT64 <= retcode < _INT64:
+                raise MxError(ERR_INVALID_ARGS, syscall)
+            self.exit_called = True
+            self.return_code = retcode
+            self.kernel._kill_process(self, retcode)
+
+    def mx_task_kill(self, task: int) -> None:
+        """Kill a job (and every job and process below it), a process
+        (return code -1) or a thread (if it was the last thread of its
+        running process, that process exits with 0).  Killing what is
+        already dead does nothing.
+
+        Errors, in order: ``TypeError``; ``BAD_STATE`` (dead caller);
+        ``BAD_HANDLE``; ``WRONG_TYPE`` (not a task); ``ACCESS_DENIED`` (no
+        WRITE)."""
+        syscall = "mx_task_kill"
+        task = _int(task)
+        kernel = self.kernel
+        with self._lock:
+            self._alive(syscall)
+            obj, rights = self._get(task, None, 0, syscall)
+            if type(obj) not in (ModelJob, ModelProcess, ModelThread):
+                raise MxError(ERR_WRONG_TYPE, syscall)
+            if not rights & _WRITE:
+                raise MxError(ERR_ACCESS_DENIED, syscall)
+            obj.refs += 1           # the call's, while the task dies
+            if type(obj) is ModelJob:
+                kernel._kill_job(obj)           # type: ignore[arg-type]
+            elif type(obj) is ModelProcess:
+                kernel._kill_process(obj, -1)   # type: ignore[arg-type]
+            else:
+                kernel._kill_thread(obj)        # type: ignore[arg-type]
+            kernel._release(obj)
+
     def __repr__(self) -> str:
-        return "<ModelProcess koid=%d name=%r handles=%d>" % (
-            self.koid, self.name, len(self._table))
+        return "<ModelProcess koid=%d name=%r %s handles=%d>" % (
+            self.koid, self.name, self.state, len(self._table))

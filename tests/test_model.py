@@ -9,11 +9,32 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, Callable, List, Tuple
+from types import SimpleNamespace
+from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
 
 from mxhandles.constants import (
+    DEFAULT_PORT_RIGHTS,
+    DEFAULT_PROCESS_RIGHTS,
+    DEFAULT_THREAD_RIGHTS,
+    INFO_PROCESS_HANDLES,
+    INFO_PROCESS_THREADS,
+    OBJ_TYPE_PORT,
+    OBJ_TYPE_PROCESS,
+    OBJ_TYPE_THREAD,
+    PKT_TYPE_SIGNAL_ONE,
+    PKT_TYPE_SIGNAL_REP,
+    PKT_TYPE_USER,
+    PORT_MAX_PACKETS,
+    PORT_READABLE,
+    TASK_TERMINATED,
+    USER_SIGNAL_1,
+    USER_SIGNAL_2,
+    USER_SIGNAL_3,
+    USER_SIGNAL_5,
+    WAIT_ASYNC_ONCE,
+    WAIT_ASYNC_REPEATING,
     CHANNEL_MAX_MSG_BYTES,
     CHANNEL_MAX_MSG_HANDLES,
     CHANNEL_PEER_CLOSED,
@@ -52,6 +73,7 @@ from mxhandles.constants import (
 from mxhandles.errors import (
     ERR_ACCESS_DENIED,
     ERR_BAD_HANDLE,
+    ERR_BAD_STATE,
     ERR_BUFFER_TOO_SMALL,
     ERR_CALL_FAILED,
     ERR_CANCELED,
@@ -67,7 +89,8 @@ from mxhandles.errors import (
     MxError,
 )
 from mxhandles.model import FIRST_KOID, ModelKernel, ModelProcess
-from mxhandles.records import HandleBasic, Stats
+from mxhandles.records import (HandleBasic, HandleEntry, Packet, PortPacket,
+                               ProcessInfo, SignalInfo, Stats)
 
 U32 = 2**32 - 1
 BASE_OBJECTS = {"event": 0, "eventpair": 0, "channel": 0, "port": 0,
@@ -1165,3 +1188,989 @@ def test_call_keeps_endpoint_alive(k: ModelKernel, p: ModelProcess) -> None:
     assert join().read_status == ERR_CANCELED
     assert kc not in k.live_koids()
     assert k.stats() == Stats(2, 0, objects(channel=1), 1)
+
+
+# == waits, ports and tasks ====================================================
+
+ALL = 0xFFFFFFFF
+JOIN = 30.0
+
+
+def _blocked(join: Callable[[], Any]) -> None:
+    """Gives a thread started by _in_thread time to block in its call."""
+    time.sleep(0.05)
+
+
+def observed(fn: Callable[..., Any], *args: Any) -> Any:
+    """The ``.observed`` of the ``TIMED_OUT`` that ``fn(*args)`` raised."""
+    x = err(fn, *args)
+    assert x.status == ERR_TIMED_OUT
+    return x.observed
+
+
+def sigs(p: ModelProcess, h: int) -> int:
+    return observed(p.mx_object_wait_one, h, 0, 0)
+
+
+def drain(p: ModelProcess, port: int) -> List[Packet]:
+    out = []
+    while True:
+        try:
+            out.append(p.mx_port_wait(port, 0))
+        except MxError as exc:
+            assert exc.status == ERR_TIMED_OUT
+            return out
+
+
+def spawn(k: ModelKernel, name: str = "child", boot: Optional[int] = None,
+          job: Optional[int] = None) -> Tuple[int, int, ModelProcess]:
+    """A started child of init: (process handle, thread handle, process)."""
+    p = k.init
+    if job is None:
+        job = p.mx_job_default()
+    ph = p.mx_process_create(job, name)
+    th = p.mx_thread_create(ph, name)
+    if boot is None:
+        boot = p.mx_event_create()
+    p.mx_process_start(ph, th, "entry", "stack", boot, 42)
+    return ph, th, k.process(koid(p, ph))
+
+
+# -- wait_one / wait_many -------------------------------------------------------
+
+def test_wait_one_polls(k: ModelKernel, p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    assert observed(p.mx_object_wait_one, e, EVENT_SIGNALED, 0) == 0
+    p.mx_object_signal(e, 0, EVENT_SIGNALED | USER_SIGNAL_0)
+    assert p.mx_object_wait_one(e, EVENT_SIGNALED, 0) == \
+        EVENT_SIGNALED | USER_SIGNAL_0
+    assert p.mx_object_wait_one(e, ALL, 1) == EVENT_SIGNALED | USER_SIGNAL_0
+    # a wait for nothing never succeeds
+    assert observed(p.mx_object_wait_one, e, 0, 0) == \
+        EVENT_SIGNALED | USER_SIGNAL_0
+    c, _ = p.mx_channel_create()
+    assert p.mx_object_wait_one(c, CHANNEL_WRITABLE, 0) == CHANNEL_WRITABLE
+
+
+def test_wait_one_errors_in_order(k: ModelKernel, p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    no_read = p.mx_handle_duplicate(e, RIGHT_WRITE)
+    W = p.mx_object_wait_one
+    for bad in (("1", 0, 0), (e, 1.0, 0), (e, 0, None)):
+        with pytest.raises(TypeError):
+            W(*bad)
+    assert status(W, 0, -1, 0) == ERR_INVALID_ARGS
+    assert status(W, 0, 2**32, 0) == ERR_INVALID_ARGS
+    assert status(W, 0, 0, 2**64) == ERR_INVALID_ARGS
+    assert status(W, 0, 0, -1) == ERR_INVALID_ARGS
+    assert status(W, 0, 0, 0) == ERR_BAD_HANDLE
+    assert status(W, no_read, 0, 0) == ERR_ACCESS_DENIED
+    assert err(W, e, 1, 0).syscall == "mx_object_wait_one"
+
+
+def test_wait_many_polls(k: ModelKernel, p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    a, b = p.mx_eventpair_create()
+    assert observed(p.mx_object_wait_many,
+                    [(e, EVENT_SIGNALED), (a, EPAIR_SIGNALED)], 0) == [0, 0]
+    p.mx_object_signal(b, 0, USER_SIGNAL_0)
+    p.mx_object_signal_peer(b, 0, EPAIR_SIGNALED)
+    assert p.mx_object_wait_many(
+        [(e, EVENT_SIGNALED), (a, EPAIR_SIGNALED), (b, 0)], 0) == \
+        [0, EPAIR_SIGNALED, USER_SIGNAL_0]
+    assert observed(p.mx_object_wait_many, [], 0) == []
+    assert observed(p.mx_object_wait_many, (), 1) == []
+    assert p.mx_object_wait_many(iter([(e, 0), (a, ALL)]), 0) == \
+        [0, EPAIR_SIGNALED]
+
+
+def test_wait_many_errors_in_order(k: ModelKernel, p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    no_read = p.mx_handle_duplicate(e, RIGHT_WRITE)
+    W = p.mx_object_wait_many
+    for bad in (("ab", 0), (5, 0), ([(e,)], 0), ([(e, 1, 2)], 0),
+                ([("1", 0)], 0), ([(e, 0)], "0")):
+        with pytest.raises(TypeError):
+            W(*bad)
+    # every item's signals and the deadline, before any handle
+    assert status(W, [(0, 0), (e, -1)], 0) == ERR_INVALID_ARGS
+    assert status(W, [(0, 0)], 2**64) == ERR_INVALID_ARGS
+    assert status(W, [(e, 0), (0, 0), (no_read, 0)], 0) == ERR_BAD_HANDLE
+    assert status(W, [(e, 0), (no_read, 0), (0, 0)], 0) == ERR_ACCESS_DENIED
+
+
+def test_wait_one_blocks_until_signaled(k: ModelKernel,
+                                        p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    join = _in_thread(p.mx_object_wait_one, e, USER_SIGNAL_1, TIME_INFINITE)
+    _blocked(join)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)          # not wanted
+    p.mx_handle_close(p.mx_handle_duplicate(e, RIGHT_SAME_RIGHTS))
+    with k.lock:
+        # the word seen at the moment of the rise, not later
+        p.mx_object_signal(e, 0, USER_SIGNAL_1)
+        p.mx_object_signal(e, USER_SIGNAL_0 | USER_SIGNAL_1, USER_SIGNAL_2)
+    assert join() == USER_SIGNAL_0 | USER_SIGNAL_1
+    assert k.object_of(ke).waiters == [] and k.object_of(ke).refs == 1
+
+
+def test_wait_one_times_out(k: ModelKernel, p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    p.mx_object_signal(e, 0, USER_SIGNAL_3)
+    t0 = time.monotonic()
+    x = err(p.mx_object_wait_one, e, USER_SIGNAL_0,
+            time.monotonic_ns() + 20_000_000)
+    assert time.monotonic() - t0 >= 0.015
+    assert (x.status, x.observed) == (ERR_TIMED_OUT, USER_SIGNAL_3)
+    x = err(p.mx_object_wait_many, [], time.monotonic_ns() + 5_000_000)
+    assert (x.status, x.observed) == (ERR_TIMED_OUT, [])
+
+
+@pytest.mark.parametrize("how", ["close", "close_many", "replace", "move",
+                                 "kill"])
+def test_wait_one_canceled(k: ModelKernel, p: ModelProcess, how: str) -> None:
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    if how == "kill":
+        ph, th, child = spawn(k, boot=e)
+        waiter, h = child, child.start_info.arg1
+    else:
+        waiter, h = p, e
+    join = _in_thread(waiter.mx_object_wait_one, h, USER_SIGNAL_0,
+                      TIME_INFINITE)
+    _blocked(join)
+    if how == "close":
+        p.mx_handle_close(e)
+    elif how == "close_many":     # the valid one closes despite the 0
+        assert status(p.mx_handle_close_many, [e, 0]) == ERR_BAD_HANDLE
+    elif how == "replace":
+        p.mx_handle_replace(e, RIGHT_READ)
+    elif how == "move":
+        c, _ = p.mx_channel_create()
+        p.mx_channel_write(c, b"", [e])
+    else:
+        p.mx_task_kill(ph)
+    x = join()
+    assert isinstance(x, MxError) and x.status == ERR_CANCELED
+    assert x.syscall == "mx_object_wait_one"
+    if how in ("close", "close_many", "kill"):
+        assert ke not in k.live_koids()        # the wait's ref went too
+
+
+def test_wait_keeps_object_alive(k: ModelKernel, p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    join = _in_thread(p.mx_object_wait_one, e, USER_SIGNAL_0, TIME_INFINITE)
+    _blocked(join)
+    with k.lock:
+        p.mx_handle_close(e)
+        assert ke in k.live_koids()            # until the wait returns
+    assert join().status == ERR_CANCELED
+    assert ke not in k.live_koids()
+
+
+def test_wait_many_blocks(k: ModelKernel, p: ModelProcess) -> None:
+    e = p.mx_event_create()
+    a, b = p.mx_eventpair_create()
+    join = _in_thread(p.mx_object_wait_many,
+                      [(e, USER_SIGNAL_0), (a, EPAIR_PEER_CLOSED)],
+                      TIME_INFINITE)
+    _blocked(join)
+    p.mx_object_signal(e, 0, USER_SIGNAL_5)
+    p.mx_handle_close(b)
+    # every item's word as it is at the end
+    assert join() == [USER_SIGNAL_5, EPAIR_PEER_CLOSED]
+    # canceled wins over satisfied
+    join = _in_thread(p.mx_object_wait_many,
+                      [(e, USER_SIGNAL_1), (a, USER_SIGNAL_1)], TIME_INFINITE)
+    _blocked(join)
+    with k.lock:
+        p.mx_object_signal(e, 0, USER_SIGNAL_1)
+        p.mx_handle_close(a)
+    assert join().status == ERR_CANCELED
+    assert k.object_of(koid(p, e)).waiters == []
+
+
+def test_empty_wait_many_ends_with_its_process(k: ModelKernel,
+                                               p: ModelProcess) -> None:
+    ph, th, child = spawn(k)
+    join = _in_thread(child.mx_object_wait_many, [], TIME_INFINITE)
+    _blocked(join)
+    child.mx_process_exit(5)
+    assert join().status == ERR_CANCELED
+    assert p.mx_object_get_info(ph, INFO_PROCESS) == ProcessInfo(5, True,
+                                                                 True, False)
+
+
+# -- ports ---------------------------------------------------------------------------
+
+def test_port_create(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    info = p.mx_object_get_info(port, INFO_HANDLE_BASIC)
+    assert info == HandleBasic(FIRST_KOID + 3, int(DEFAULT_PORT_RIGHTS),
+                               OBJ_TYPE_PORT, 0, OBJ_PROP_WAITABLE)
+    assert k.stats().live_objects == objects(port=1)
+    for options in (1, -1, 2**32):
+        assert status(p.mx_port_create, options) == ERR_INVALID_ARGS
+    with pytest.raises(TypeError):
+        p.mx_port_create("0")
+    p.mx_handle_close(port)
+    assert k.stats() == Stats(1, 0, BASE_OBJECTS, 1)
+
+
+def test_port_user_packets_fifo(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    assert sigs(p, port) == 0
+    p.mx_port_queue(port, PortPacket(7, -3, b"abc"))
+    assert sigs(p, port) == PORT_READABLE
+    p.mx_port_queue(port, SimpleNamespace(key=2**64 - 1, status=2**31 - 1,
+                                          user=bytearray(b"x" * 32)))
+    p.mx_port_queue(port, SimpleNamespace(key=0, status=-2**31, user=None))
+    assert drain(p, port) == [
+        Packet(7, PKT_TYPE_USER, -3, None, b"abc" + b"\0" * 29),
+        Packet(2**64 - 1, PKT_TYPE_USER, 2**31 - 1, None, b"x" * 32),
+        Packet(0, PKT_TYPE_USER, -2**31, None, b"\0" * 32)]
+    assert sigs(p, port) == 0
+
+
+def test_port_queue_errors_in_order(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    ro = p.mx_handle_duplicate(port, RIGHT_READ)
+    e = p.mx_event_create()
+    Q = p.mx_port_queue
+
+    def pk(key: Any = 1, status: Any = 0, user: Any = b"") -> Any:
+        return SimpleNamespace(key=key, status=status, user=user)
+    for bad in ((port, None), (port, pk(key="1")), (port, pk(status=1.5)),
+                (port, pk(user="text")), ("1", pk())):
+        with pytest.raises(TypeError):
+            Q(*bad)
+    assert status(Q, 0, pk(key=-1)) == ERR_INVALID_ARGS
+    assert status(Q, 0, pk(key=2**64)) == ERR_INVALID_ARGS
+    assert status(Q, 0, pk(status=2**31)) == ERR_BAD_HANDLE
+    assert status(Q, e, pk(user=b"x" * 33)) == ERR_WRONG_TYPE
+    assert status(Q, ro, pk(status=2**31)) == ERR_ACCESS_DENIED
+    assert status(Q, port, pk(status=2**31)) == ERR_INVALID_ARGS
+    assert status(Q, port, pk(status=-2**31 - 1)) == ERR_INVALID_ARGS
+    assert status(Q, port, pk(user=b"x" * 33)) == ERR_INVALID_ARGS
+    assert drain(p, port) == []
+
+
+def test_port_wait_errors_in_order(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    wo = p.mx_handle_duplicate(port, RIGHT_WRITE)
+    e = p.mx_event_create()
+    W = p.mx_port_wait
+    with pytest.raises(TypeError):
+        W(port, "0")
+    assert status(W, 0, -1) == ERR_INVALID_ARGS
+    assert status(W, 0, 0) == ERR_BAD_HANDLE
+    assert status(W, e, 0) == ERR_WRONG_TYPE
+    assert status(W, wo, 0) == ERR_ACCESS_DENIED
+    x = err(W, port, 0)
+    assert x.status == ERR_TIMED_OUT and x.syscall == "mx_port_wait"
+
+
+def test_port_max_packets(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    e = p.mx_event_create()
+    for i in range(PORT_MAX_PACKETS):
+        p.mx_port_queue(port, PortPacket(i))
+    assert status(p.mx_port_queue, port, PortPacket(-1 % 2**64)) == \
+        ERR_SHOULD_WAIT
+    # signal packets never count against the limit and are never refused
+    p.mx_object_wait_async(e, port, 99, USER_SIGNAL_0, WAIT_ASYNC_ONCE)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)
+    assert status(p.mx_port_queue, port, PortPacket(1)) == ERR_SHOULD_WAIT
+    assert p.mx_port_wait(port, 0).key == 0
+    p.mx_port_queue(port, PortPacket(5000))
+    out = drain(p, port)
+    assert len(out) == PORT_MAX_PACKETS + 1
+    assert [x.key for x in out[-2:]] == [99, 5000]
+    assert out[-2].type == PKT_TYPE_SIGNAL_ONE
+
+
+def test_port_wait_blocks(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    join = _in_thread(p.mx_port_wait, port, TIME_INFINITE)
+    _blocked(join)
+    p.mx_port_queue(port, PortPacket(3, 1, b"z"))
+    assert join() == Packet(3, PKT_TYPE_USER, 1, None, b"z" + b"\0" * 31)
+    t0 = time.monotonic()
+    assert err(p.mx_port_wait, port,
+               time.monotonic_ns() + 20_000_000).status == ERR_TIMED_OUT
+    assert time.monotonic() - t0 >= 0.015
+    # closing the port handle cancels; the wait's reference kept it alive
+    kp = koid(p, port)
+    join = _in_thread(p.mx_port_wait, port, TIME_INFINITE)
+    _blocked(join)
+    p.mx_handle_close(port)
+    assert join().status == ERR_CANCELED
+    assert kp not in k.live_koids()
+
+
+def test_wait_async_once(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    e = p.mx_event_create()
+    p.mx_object_wait_async(e, port, 5, USER_SIGNAL_0 | USER_SIGNAL_1,
+                           WAIT_ASYNC_ONCE)
+    assert drain(p, port) == []
+    p.mx_object_signal(e, 0, USER_SIGNAL_2)          # not wanted
+    p.mx_object_signal(e, 0, USER_SIGNAL_1)
+    p.mx_object_signal(e, USER_SIGNAL_1, 0)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)          # the wait is over
+    assert drain(p, port) == [Packet(
+        5, PKT_TYPE_SIGNAL_ONE, 0,
+        SignalInfo(USER_SIGNAL_0 | USER_SIGNAL_1,
+                   USER_SIGNAL_1 | USER_SIGNAL_2, 1), None)]
+    assert status(p.mx_port_cancel, port, e, 5) == ERR_NOT_FOUND
+    # already asserted: fires at once
+    p.mx_object_wait_async(e, port, 6, USER_SIGNAL_0, WAIT_ASYNC_ONCE)
+    assert [x.key for x in drain(p, port)] == [6]
+    assert k.object_of(koid(p, e)).waiters == []
+
+
+def test_wait_async_repeating_rearms_after_dequeue(k: ModelKernel,
+                                                   p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    e = p.mx_event_create()
+    p.mx_object_wait_async(e, port, 1, USER_SIGNAL_0, WAIT_ASYNC_REPEATING)
+    for _ in range(3):            # edges while the packet is queued: one
+        p.mx_object_signal(e, 0, USER_SIGNAL_0)
+        p.mx_object_signal(e, USER_SIGNAL_0, 0)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)
+    pkt = p.mx_port_wait(port, 0)
+    assert (pkt.type, pkt.signal) == (PKT_TYPE_SIGNAL_REP,
+                                      SignalInfo(USER_SIGNAL_0,
+                                                 USER_SIGNAL_0, 1))
+    # still asserted at the dequeue: no new packet by itself
+    assert drain(p, port) == []
+    p.mx_object_signal(e, 0, USER_SIGNAL_1)          # not a wanted bit
+    assert drain(p, port) == []
+    p.mx_object_signal(e, USER_SIGNAL_0, 0)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)          # the next rise fires
+    assert [x.key for x in drain(p, port)] == [1]
+    p.mx_port_cancel(port, e, 1)
+    p.mx_object_signal(e, USER_SIGNAL_0, USER_SIGNAL_0)
+    assert drain(p, port) == []
+
+
+def test_one_change_fires_newest_wait_first(k: ModelKernel,
+                                            p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    e = p.mx_event_create()
+    for key in (1, 2, 3):
+        p.mx_object_wait_async(e, port, key, USER_SIGNAL_0, WAIT_ASYNC_ONCE)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)
+    assert [x.key for x in drain(p, port)] == [3, 2, 1]
+
+
+def test_port_cancel(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    e = p.mx_event_create()
+    dup = p.mx_handle_duplicate(e, RIGHT_SAME_RIGHTS)
+    p.mx_port_queue(port, PortPacket(1))
+    p.mx_object_wait_async(e, port, 1, USER_SIGNAL_0, WAIT_ASYNC_REPEATING)
+    p.mx_object_wait_async(e, port, 2, USER_SIGNAL_0, WAIT_ASYNC_ONCE)
+    p.mx_object_wait_async(dup, port, 1, USER_SIGNAL_1, WAIT_ASYNC_ONCE)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)
+    # the waits of value e with key 1 only: its packet goes, the user
+    # packet with key 1 stays
+    p.mx_port_cancel(port, e, 1)
+    assert [(x.key, x.type) for x in drain(p, port)] == [
+        (1, PKT_TYPE_USER), (2, PKT_TYPE_SIGNAL_ONE)]
+    assert status(p.mx_port_cancel, port, e, 1) == ERR_NOT_FOUND
+    assert status(p.mx_port_cancel, port, e, 2) == ERR_NOT_FOUND
+    # a fired once-wait's packet not yet dequeued is found and dropped
+    p.mx_object_wait_async(e, port, 3, USER_SIGNAL_0, WAIT_ASYNC_ONCE)
+    p.mx_port_cancel(port, e, 3)
+    assert drain(p, port) == []
+    # the wait through dup is its own
+    p.mx_port_cancel(port, dup, 1)
+    p.mx_object_signal(e, 0, USER_SIGNAL_1)
+    assert drain(p, port) == []
+
+
+def test_port_cancel_errors_in_order(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    ro = p.mx_handle_duplicate(port, RIGHT_READ)
+    e = p.mx_event_create()
+    no_read = p.mx_handle_duplicate(e, RIGHT_WRITE)
+    C = p.mx_port_cancel
+    with pytest.raises(TypeError):
+        C(port, e, "1")
+    assert status(C, 0, 0, 2**64) == ERR_INVALID_ARGS
+    assert status(C, 0, 0, 0) == ERR_BAD_HANDLE        # the port first
+    assert status(C, e, 0, 0) == ERR_WRONG_TYPE
+    assert status(C, ro, 0, 0) == ERR_ACCESS_DENIED
+    assert status(C, port, 0, 0) == ERR_BAD_HANDLE
+    assert status(C, port, no_read, 0) == ERR_ACCESS_DENIED
+    assert status(C, port, e, 0) == ERR_NOT_FOUND
+
+
+def test_wait_async_errors_in_order(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    ro = p.mx_handle_duplicate(port, RIGHT_READ)
+    e = p.mx_event_create()
+    no_read = p.mx_handle_duplicate(e, RIGHT_WRITE)
+    A = p.mx_object_wait_async
+    for bad in (("1", port, 0, 0, 0), (e, port, 0, 0, 1.0),
+                (e, port, None, 0, 0)):
+        with pytest.raises(TypeError):
+            A(*bad)
+    assert status(A, 0, 0, 2**64, 0, 0) == ERR_INVALID_ARGS
+    assert status(A, 0, 0, 0, -1, 0) == ERR_INVALID_ARGS
+    assert status(A, 0, 0, 0, 0, 2**32) == ERR_INVALID_ARGS
+    assert status(A, 0, 0, 0, 0, 0) == ERR_BAD_HANDLE
+    assert status(A, 0, e, 0, 0, 0) == ERR_WRONG_TYPE     # the port first
+    assert status(A, 0, ro, 0, 0, 0) == ERR_ACCESS_DENIED
+    assert status(A, 0, port, 0, 0, 5) == ERR_BAD_HANDLE
+    assert status(A, no_read, port, 0, 0, 5) == ERR_ACCESS_DENIED
+    assert status(A, e, port, 0, 0, 2) == ERR_INVALID_ARGS
+    assert k.object_of(koid(p, e)).waiters is None
+
+
+@pytest.mark.parametrize("how", ["close", "replace", "move", "death"])
+def test_async_wait_ends_with_its_handle(k: ModelKernel, p: ModelProcess,
+                                         how: str) -> None:
+    port = p.mx_port_create()
+    e = p.mx_event_create()
+    ke = koid(p, e)
+    keep = p.mx_handle_duplicate(e, RIGHT_SAME_RIGHTS)
+    if how == "death":
+        # the child's wait, through its own handles to the event and port
+        c0, c1 = p.mx_channel_create()
+        p.mx_channel_write(c0, b"", [
+            p.mx_handle_duplicate(e, RIGHT_SAME_RIGHTS),
+            p.mx_handle_duplicate(port, RIGHT_SAME_RIGHTS)])
+        ph, th, child = spawn(k, boot=c1)
+        _, (ce, cport) = child.mx_channel_read(child.start_info.arg1)
+        child.mx_object_wait_async(ce, cport, 1, USER_SIGNAL_0,
+                                   WAIT_ASYNC_REPEATING)
+        p.mx_object_signal(e, 0, USER_SIGNAL_0)          # one packet
+        p.mx_task_kill(ph)
+    else:
+        p.mx_object_wait_async(e, port, 1, USER_SIGNAL_0,
+                               WAIT_ASYNC_REPEATING)
+        p.mx_object_signal(e, 0, USER_SIGNAL_0)          # one packet
+        if how == "close":
+            p.mx_handle_close(e)
+        elif how == "replace":
+            p.mx_handle_replace(e, RIGHT_SAME_RIGHTS)
+        else:
+            c, _ = p.mx_channel_create()
+            p.mx_channel_write(c, b"", [e])
+    assert k.object_of(ke).waiters == []
+    # the packet already queued stays; nothing fires any more
+    assert [x.key for x in drain(p, port)] == [1]
+    p.mx_object_signal(keep, USER_SIGNAL_0, USER_SIGNAL_0)
+    p.mx_object_signal(port, 0, USER_SIGNAL_7)
+    assert drain(p, port) == []
+
+
+def test_async_wait_holds_no_port_reference(k: ModelKernel,
+                                            p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    e = p.mx_event_create()
+    p.mx_object_wait_async(e, port, 1, USER_SIGNAL_0, WAIT_ASYNC_REPEATING)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)
+    p.mx_handle_close(port)                  # destroyed, packet and all
+    assert k.stats().live_objects == objects(event=1)
+    p.mx_object_signal(e, USER_SIGNAL_0, USER_SIGNAL_0)   # inert
+    p.mx_handle_close(e)
+    assert k.stats() == Stats(1, 0, BASE_OBJECTS, 2)
+
+
+def test_ports_cascade(k: ModelKernel, p: ModelProcess) -> None:
+    """A port's PORT_READABLE fires async waits on it into other ports
+    (and itself), which become readable in turn."""
+    a, b, c = (p.mx_port_create() for _ in range(3))
+    e = p.mx_event_create()
+    p.mx_object_wait_async(a, b, 10, PORT_READABLE, WAIT_ASYNC_REPEATING)
+    p.mx_object_wait_async(b, c, 20, PORT_READABLE, WAIT_ASYNC_ONCE)
+    p.mx_object_wait_async(c, c, 30, PORT_READABLE, WAIT_ASYNC_ONCE)
+    p.mx_object_wait_async(e, a, 1, USER_SIGNAL_0, WAIT_ASYNC_ONCE)
+    p.mx_object_signal(e, 0, USER_SIGNAL_0)
+    assert [x.key for x in drain(p, a)] == [1]
+    assert [(x.key, x.signal.observed) for x in drain(p, b)] == \
+        [(10, PORT_READABLE)]
+    assert [x.key for x in drain(p, c)] == [20, 30]
+
+
+# -- tasks -----------------------------------------------------------------------------
+
+def test_job_create(k: ModelKernel, p: ModelProcess) -> None:
+    root = p.mx_job_default()
+    j1 = p.mx_job_create(root)
+    j2 = p.mx_job_create(root)
+    j3 = p.mx_job_create(j1)
+    info = p.mx_object_get_info(j3, INFO_HANDLE_BASIC)
+    assert info == HandleBasic(FIRST_KOID + 5, int(DEFAULT_JOB_RIGHTS),
+                               OBJ_TYPE_JOB, koid(p, j1), OBJ_PROP_WAITABLE)
+    assert p.mx_object_get_info(root, INFO_JOB_CHILDREN) == \
+        [koid(p, j2), koid(p, j1)]                       # newest first
+    assert p.mx_object_get_info(j1, INFO_JOB_CHILDREN) == [koid(p, j3)]
+    # a job lives while a handle or a child holds it
+    p.mx_handle_close(j1)
+    assert p.mx_object_get_info(root, INFO_JOB_CHILDREN) == \
+        [koid(p, j2), FIRST_KOID + 3]
+    p.mx_handle_close(j3)
+    assert p.mx_object_get_info(root, INFO_JOB_CHILDREN) == [koid(p, j2)]
+    assert k.stats().live_objects == objects(job=2)
+
+
+def test_job_create_errors_in_order(k: ModelKernel, p: ModelProcess) -> None:
+    root = p.mx_job_default()
+    ro = p.mx_handle_duplicate(root, RIGHT_READ)
+    e = p.mx_event_create()
+    J = p.mx_job_create
+    with pytest.raises(TypeError):
+        J(root, "0")
+    assert status(J, 0, 2**32) == ERR_INVALID_ARGS
+    assert status(J, 0, 1) == ERR_BAD_HANDLE
+    assert status(J, e, 1) == ERR_WRONG_TYPE
+    assert status(J, ro, 1) == ERR_ACCESS_DENIED
+    assert status(J, root, 1) == ERR_INVALID_ARGS
+    j = J(root)
+    p.mx_task_kill(j)
+    assert status(J, j) == ERR_BAD_STATE
+    assert status(p.mx_process_create, j, "x") == ERR_BAD_STATE
+    full = ModelKernel(seed=1, max_handles=1)
+    before = full.stats()
+    assert status(full.init.mx_job_create,
+                  full.init.mx_job_default()) == ERR_NO_RESOURCES
+    assert full.stats() == before and full.live_koids()[-1] == FIRST_KOID + 2
+
+
+def test_process_create(k: ModelKernel, p: ModelProcess) -> None:
+    root = p.mx_job_default()
+    ph = p.mx_process_create(root, "\u00e9" * 20)     # 40 bytes in UTF-8
+    info = p.mx_object_get_info(ph, INFO_HANDLE_BASIC)
+    assert info == HandleBasic(FIRST_KOID + 3, int(DEFAULT_PROCESS_RIGHTS),
+                               OBJ_TYPE_PROCESS, FIRST_KOID,
+                               OBJ_PROP_WAITABLE)
+    child = k.process(info.koid)
+    assert child.name == "\u00e9" * 15 and child.kernel is k
+    assert (child.state, child.start_info) == ("new", None)
+    assert p.mx_object_get_info(ph, INFO_PROCESS) == ProcessInfo(
+        0, False, False, False)
+    assert p.mx_object_get_info(ph, INFO_PROCESS_THREADS) == []
+    assert p.mx_object_get_info(ph, INFO_PROCESS_HANDLES) == []
+    assert p.mx_object_get_info(root, INFO_JOB_PROCESSES) == \
+        [info.koid, p.koid]
+    assert child.mx_job_default() == HANDLE_INVALID
+    for name, cut in (("a" * 31, "a" * 31), ("a" * 32, "a" * 31),
+                      ("ab\u20ac" * 12, "ab\u20ac" * 6 + "a"), ("", "")):
+        h = p.mx_process_create(root, name)
+        assert k.process(koid(p, h)).name == cut
+    with pytest.raises(TypeError):
+        p.mx_process_create(root, b"bytes")
+    assert status(p.mx_process_create, root, "x", 1) == ERR_INVALID_ARGS
+
+
+def test_thread_create(k: ModelKernel, p: ModelProcess) -> None:
+    ph = p.mx_process_create(p.mx_job_default(), "c")
+    t1 = p.mx_thread_create(ph, "one")
+    t2 = p.mx_thread_create(ph, "two")
+    info = p.mx_object_get_info(t1, INFO_HANDLE_BASIC)
+    assert info == HandleBasic(FIRST_KOID + 4, int(DEFAULT_THREAD_RIGHTS),
+                               OBJ_TYPE_THREAD, koid(p, ph),
+                               OBJ_PROP_WAITABLE)
+    assert p.mx_object_get_info(ph, INFO_PROCESS_THREADS) == \
+        [koid(p, t2), info.koid]
+    e = p.mx_event_create()
+    T = p.mx_thread_create
+    with pytest.raises(TypeError):
+        T(ph, None)
+    assert status(T, 0, "x", -1) == ERR_INVALID_ARGS
+    assert status(T, e, "x") == ERR_WRONG_TYPE
+    assert status(T, p.mx_handle_duplicate(ph, RIGHT_READ), "x") == \
+        ERR_ACCESS_DENIED
+    assert status(T, ph, "x", 1) == ERR_INVALID_ARGS
+    p.mx_task_kill(ph)
+    assert status(T, ph, "x") == ERR_BAD_STATE
+
+
+def test_process_start(p: ModelProcess) -> None:
+    seen: list = []
+    k = ModelKernel(seed=3, on_process_start=lambda proc, info: seen.append(
+        (proc, info, proc.kernel.lock._is_owned())))  # type: ignore
+    p = k.init
+    ph = p.mx_process_create(p.mx_job_default(), "child")
+    th = p.mx_thread_create(ph, "main")
+    c0, c1 = p.mx_channel_create()
+    kc1 = koid(p, c1)
+    assert p.mx_process_start(ph, th, "entry", ["stack"], c1, {"x": 1}) \
+        is None
+    child = k.process(koid(p, ph))
+    [(proc, info, locked)] = seen
+    assert proc is child and info is child.start_info and not locked
+    assert (info.entry, info.stack, info.arg2) == ("entry", ["stack"],
+                                                   {"x": 1})
+    assert child.handle_values() == [info.arg1]
+    assert koid(child, info.arg1) == kc1
+    assert status(p.mx_object_get_info, c1, INFO_HANDLE_VALID) == \
+        ERR_BAD_HANDLE
+    assert child.state == "running" and k.init.start_info is None
+    assert p.mx_object_get_info(ph, INFO_PROCESS) == ProcessInfo(
+        0, True, False, False)
+    assert p.mx_object_get_info(ph, INFO_PROCESS_HANDLES) == [
+        HandleEntry(info.arg1, kc1, OBJ_TYPE_CHANNEL, CH_RIGHTS)]
+    assert status(p.mx_process_start, ph, th, 0, 0, c0, 0) == ERR_BAD_STATE
+    child.mx_channel_write(info.arg1, b"hi")
+    assert p.mx_channel_read(c0) == (b"hi", [])
+    assert k.stats().live_handles == 5
+
+
+def test_process_start_errors_in_order(k: ModelKernel,
+                                       p: ModelProcess) -> None:
+    root = p.mx_job_default()
+    ph = p.mx_process_create(root, "a")
+    th = p.mx_thread_create(ph, "a")
+    other = p.mx_thread_create(p.mx_process_create(root, "b"), "b")
+    e = p.mx_event_create()
+    S = p.mx_process_start
+    ph_ro = p.mx_handle_duplicate(ph, RIGHT_READ)
+    th_ro = p.mx_handle_duplicate(th, RIGHT_READ)
+    e_nt = p.mx_handle_duplicate(e, RIGHT_READ)
+    for bad in (("1", th, 0, 0, e, 0), (ph, th, 0, 0, "e", 0),
+                (ph, None, 0, 0, e, 0)):
+        with pytest.raises(TypeError):
+            S(*bad)
+    assert status(S, 0, 0, 0, 0, 0, 0) == ERR_BAD_HANDLE
+    assert status(S, e, 0, 0, 0, 0, 0) == ERR_WRONG_TYPE
+    assert status(S, ph_ro, 0, 0, 0, 0, 0) == ERR_ACCESS_DENIED
+    assert status(S, ph, 0, 0, 0, 0, 0) == ERR_BAD_HANDLE
+    assert status(S, ph, e, 0, 0, 0, 0) == ERR_WRONG_TYPE
+    assert status(S, ph, th_ro, 0, 0, 0, 0) == ERR_ACCESS_DENIED
+    assert status(S, ph, other, 0, 0, 0, 0) == ERR_ACCESS_DENIED
+    for arg1 in (0, -1, 2**40, e_nt, 12345):
+        assert status(S, ph, th, 0, 0, arg1, 0) == ERR_INVALID_ARGS
+    p.mx_process_start(ph, th, 0, 0, ph, 0)      # its own handle moves in
+    assert status(S, ph_ro, th, 0, 0, e, 0) == ERR_ACCESS_DENIED
+
+
+def test_thread_start(k: ModelKernel, p: ModelProcess) -> None:
+    ph = p.mx_process_create(p.mx_job_default(), "c")
+    main = p.mx_thread_create(ph, "main")
+    extra = p.mx_thread_create(ph, "extra")
+    S = p.mx_thread_start
+    with pytest.raises(TypeError):
+        S(extra, 0, 0, "1", 0)
+    assert status(S, extra, 0, 0, 0, 0) == ERR_BAD_STATE   # never started
+    assert status(S, ph, 0, 0, 0, 0) == ERR_WRONG_TYPE
+    assert status(S, p.mx_handle_duplicate(extra, RIGHT_READ), 0, 0, 0,
+                  0) == ERR_ACCESS_DENIED
+    p.mx_process_start(ph, main, 0, 0, p.mx_event_create(), 0)
+    assert status(S, main, 0, 0, 0, 0) == ERR_BAD_STATE
+    S(extra, "f", "s", 2**70, -1)
+    assert status(S, extra, 0, 0, 0, 0) == ERR_BAD_STATE
+    # killing one thread leaves the process running
+    p.mx_task_kill(main)
+    assert sigs(p, main) == TASK_TERMINATED
+    assert p.mx_object_get_info(ph, INFO_PROCESS_THREADS) == [koid(p, extra)]
+    assert k.process(koid(p, ph)).state == "running"
+
+
+def test_process_exit(k: ModelKernel, p: ModelProcess) -> None:
+    port = p.mx_port_create()
+    ph, th, child = spawn(k, boot=p.mx_handle_duplicate(port,
+                                                        RIGHT_SAME_RIGHTS))
+    e = child.mx_event_create()
+    ke = koid(child, e)
+    p.mx_object_wait_async(ph, port, 1, TASK_TERMINATED, WAIT_ASYNC_ONCE)
+    with pytest.raises(TypeError):
+        child.mx_process_exit("1")
+    assert status(child.mx_process_exit, 2**63) == ERR_INVALID_ARGS
+    child.mx_process_exit(-7)
+    assert (child.state, child.exited, child.return_code) == \
+        ("exited", True, -7)
+    assert p.mx_object_get_info(ph, INFO_PROCESS) == ProcessInfo(
+        -7, True, True, False)
+    assert sigs(p, ph) == TASK_TERMINATED == sigs(p, th)
+    assert ke not in k.live_koids()             # its table was closed
+    assert child.handle_values() == []
+    assert [x.key for x in drain(p, port)] == [1]
+    assert p.mx_object_get_info(p.mx_job_default(), INFO_JOB_PROCESSES) == \
+        [p.koid]
+    assert p.mx_object_get_info(ph, INFO_PROCESS_THREADS) == []
+    # a dead process's calls: BAD_STATE before anything else (types first)
+    for call, args in ((child.mx_process_exit, (0,)),
+                       (child.mx_event_create, (5,)),
+                       (child.mx_handle_close, (0,)),
+                       (child.mx_handle_duplicate, (0, -1)),
+                       (child.mx_object_wait_one, (0, -1, -1)),
+                       (child.mx_object_wait_many, ([(0, -1)], -1)),
+                       (child.mx_port_create, (1,)),
+                       (child.mx_port_queue, (0, PortPacket(1))),
+                       (child.mx_port_wait, (0, -1)),
+                       (child.mx_port_cancel, (0, 0, -1)),
+                       (child.mx_object_wait_async, (0, 0, -1, 0, 9)),
+                       (child.mx_object_get_info, (0, 12345)),
+                       (child.mx_job_default, ()),
+                       (child.mx_job_create, (0, -1)),
+                       (child.mx_process_create, (0, "x", -1)),
+                       (child.mx_thread_create, (0, "x", -1)),
+                       (child.mx_process_start, (0, 0, 0, 0, 0, 0)),
+                       (child.mx_thread_start, (0, 0, 0, 0, 0)),
+                       (child.mx_task_kill, (0,)),
+                       (child.mx_channel_create, (1,)),
+                       (child.mx_channel_read, (0, -1)),
+                       (child.mx_channel_write, (0, b"", [], 1)),
+                       (child.mx_channel_call, (0, b"", [], -1)),
+                       (child.mx_object_signal, (0, -1, 0))):
+        assert status(call, *args) == ERR_BAD_STATE, call.__name__
+    with pytest.raises(TypeError):
+        child.mx_handle_close("0")
+    # the process object lives while handles to it remain
+    assert k.process(child.koid) is child
+    p.mx_handle_close_many([ph, th])
+    assert status(k.process, child.koid) == ERR_NOT_FOUND
+
+
+def test_task_kill_process_and_threads(k: ModelKernel,
+                                       p: ModelProcess) -> None:
+    ph, th, child = spawn(k)
+    e = p.mx_event_create()
+    assert status(p.mx_task_kill, e) == ERR_WRONG_TYPE
+    assert status(p.mx_task_kill, 0) == ERR_BAD_HANDLE
+    assert status(p.mx_task_kill, p.mx_handle_duplicate(ph, RIGHT_READ)) == \
+        ERR_ACCESS_DENIED
+    with pytest.raises(TypeError):
+        p.mx_task_kill(None)
+    p.mx_task_kill(ph)
+    assert child.return_code == -1 and child.state == "exited"
+    assert sigs(p, th) == TASK_TERMINATED
+    p.mx_task_kill(ph)                 # already dead: nothing happens
+    p.mx_task_kill(th)
+    assert p.mx_object_get_info(ph, INFO_PROCESS).return_code == -1
+    # killing the last thread of a running process ends it with 0
+    ph2, th2, child2 = spawn(k)
+    p.mx_task_kill(th2)
+    assert (child2.state, child2.return_code) == ("exited", 0)
+    # a process may kill itself (through a handle to itself)
+    ph3 = p.mx_process_create(p.mx_job_default(), "self")
+    th3 = p.mx_thread_create(ph3, "t")
+    p.mx_process_start(ph3, th3, 0, 0,
+                       p.mx_handle_duplicate(ph3, RIGHT_SAME_RIGHTS), 0)
+    child3 = k.process(koid(p, ph3))
+    assert child3.mx_task_kill(child3.start_info.arg1) is None
+    assert (child3.state, child3.return_code) == ("exited", -1)
+    assert status(child3.mx_task_kill, child3.start_info.arg1) == \
+        ERR_BAD_STATE
+
+
+def test_zero_handles_kills_tasks(k: ModelKernel, p: ModelProcess) -> None:
+    # a process whose last handle goes is killed (its thread holds the
+    # object, so the view still answers)
+    ph, th, child = spawn(k)
+    p.mx_handle_close(ph)
+    assert (child.state, child.return_code) == ("exited", -1)
+    assert sigs(p, th) == TASK_TERMINATED
+    p.mx_handle_close(th)
+    assert status(k.process, child.koid) == ERR_NOT_FOUND
+    # a thread whose last handle goes is killed; it was the last thread
+    ph, th, child = spawn(k)
+    p.mx_handle_close(th)
+    assert (child.state, child.return_code) == ("exited", 0)
+    assert p.mx_object_get_info(ph, INFO_PROCESS) == ProcessInfo(
+        0, True, True, False)
+    p.mx_handle_close(ph)
+    # a new (never started) process with no handles left just dies
+    ph = p.mx_process_create(p.mx_job_default(), "new")
+    th = p.mx_thread_create(ph, "t")
+    kp = koid(p, ph)
+    p.mx_handle_close(th)
+    assert k.process(kp).state == "new"    # a thread of a new process
+    p.mx_handle_close(ph)
+    assert status(k.process, kp) == ERR_NOT_FOUND
+    p.mx_handle_close(p.mx_job_default())
+    assert k.stats() == Stats(0, 0, BASE_OBJECTS, 8)
+
+
+def test_process_killed_through_transit(k: ModelKernel,
+                                        p: ModelProcess) -> None:
+    """A process whose last handle sits in a channel that is destroyed
+    dies in the cascade; its table (holding more channels) is closed by
+    the same cascade."""
+    c0, c1 = p.mx_channel_create()
+    inner0, inner1 = p.mx_channel_create()
+    ph, th, child = spawn(k, boot=inner1)
+    p.mx_channel_write(c0, b"", [ph, th])
+    p.mx_handle_close(c1)
+    assert child.state == "exited" and child.return_code == -1
+    assert sigs(p, inner0) == CHANNEL_PEER_CLOSED
+    p.mx_handle_close_many([c0, inner0, p.mx_job_default()])
+    assert k.stats() == Stats(0, 0, BASE_OBJECTS, 6)
+
+
+def test_kill_job_subtree(k: ModelKernel, p: ModelProcess) -> None:
+    root = p.mx_job_default()
+    port = p.mx_port_create()
+    a = p.mx_job_create(root)
+    b = p.mx_job_create(a)
+    c = p.mx_job_create(a)
+    kids = {}
+    for name, job in (("a1", a), ("b1", b), ("c1", c), ("c2", c)):
+        ph, th, child = spawn(k, name, job=job)
+        p.mx_object_wait_async(ph, port, child.koid, TASK_TERMINATED,
+                               WAIT_ASYNC_ONCE)
+        kids[name] = (ph, child)
+    p.mx_task_kill(a)
+    # depth first, newest child first, each job's processes newest first
+    assert [x.key for x in drain(p, port)] == [
+        kids[n][1].koid for n in ("a1", "c2", "c1", "b1")]
+    for ph, child in kids.values():
+        assert (child.state, child.return_code) == ("exited", -1)
+    assert p.mx_object_get_info(a, INFO_JOB_PROCESSES) == []
+    assert p.mx_object_get_info(a, INFO_JOB_CHILDREN) == [koid(p, c),
+                                                          koid(p, b)]
+    for job in (a, b, c):
+        assert status(p.mx_job_create, job) == ERR_BAD_STATE
+    assert p.mx_object_get_info(root, INFO_JOB_PROCESSES) == [p.koid]
+    p.mx_job_create(root)                      # the root is not killed
+
+
+def test_kill_deep_job_chain_without_recursion(k: ModelKernel,
+                                               p: ModelProcess) -> None:
+    limit = sys.getrecursionlimit()
+    j = p.mx_job_default()
+    jobs = []
+    for _ in range(limit * 2):
+        j = p.mx_job_create(j)
+        jobs.append(j)
+    ph, th, child = spawn(k, job=j)
+    p.mx_task_kill(jobs[0])
+    assert child.state == "exited"
+    # the chain unwinds when the handles go, each job releasing its parent
+    p.mx_handle_close_many([ph, th] + jobs[1:])
+    assert k.stats().live_objects["job"] == 2
+    p.mx_handle_close(jobs[0])
+    assert k.stats().live_objects == BASE_OBJECTS
+
+
+def test_root_job_kill_kills_init(k: ModelKernel, p: ModelProcess) -> None:
+    ph, th, child = spawn(k)
+    p.mx_task_kill(p.mx_job_default())
+    assert p.state == child.state == "exited"
+    assert status(p.mx_event_create) == ERR_BAD_STATE
+    assert k.stats().live_handles == 0
+
+
+@pytest.mark.parametrize("how", ["wait_own_thread", "port_wait",
+                                 "call_peer_in_own_table"])
+def test_killed_process_blocked_calls_cancel(k: ModelKernel,
+                                             p: ModelProcess,
+                                             how: str) -> None:
+    """SPEC §4 Tasks: a call of a process that was blocked when it died
+    returns CANCELED, even when its death would also satisfy it."""
+    if how == "wait_own_thread":
+        ph = p.mx_process_create(p.mx_job_default(), "c")
+        th = p.mx_thread_create(ph, "t")
+        p.mx_process_start(ph, th, 0, 0, p.mx_handle_duplicate(
+            th, RIGHT_SAME_RIGHTS), 0)
+        child = k.process(koid(p, ph))
+        join = _in_thread(child.mx_object_wait_one, child.start_info.arg1,
+                          TASK_TERMINATED, TIME_INFINITE)
+    elif how == "port_wait":
+        port = p.mx_port_create()
+        ph, th, child = spawn(k, boot=p.mx_handle_duplicate(
+            port, RIGHT_SAME_RIGHTS))
+        p.mx_object_wait_async(th, port, 1, TASK_TERMINATED, WAIT_ASYNC_ONCE)
+        join = _in_thread(child.mx_port_wait, child.start_info.arg1,
+                          TIME_INFINITE)
+    else:
+        ph, th, child = spawn(k)
+        a, b = child.mx_channel_create()
+        join = _in_thread(child.mx_channel_call, b, txid(1))
+    _blocked(join)
+    p.mx_task_kill(ph)
+    x = join()
+    assert isinstance(x, MxError)
+    if how == "call_peer_in_own_table":
+        assert (x.status, x.read_status) == (ERR_CALL_FAILED, ERR_CANCELED)
+    else:
+        assert x.status == ERR_CANCELED
+    if how == "port_wait":
+        assert [pk.key for pk in drain(p, port)] == [1]
+
+
+def test_dying_process_ends_its_own_waits_first(k: ModelKernel,
+                                                p: ModelProcess) -> None:
+    """Its death ends its async waits before its threads and itself assert
+    TASK_TERMINATED: its own waits on them never fire; init's do."""
+    port = p.mx_port_create()
+    ph = p.mx_process_create(p.mx_job_default(), "c")
+    th = p.mx_thread_create(ph, "t")
+    c0, c1 = p.mx_channel_create()
+    p.mx_channel_write(c0, b"", [p.mx_handle_duplicate(th, RIGHT_SAME_RIGHTS),
+                                 p.mx_handle_duplicate(ph, RIGHT_SAME_RIGHTS),
+                                 p.mx_handle_duplicate(port,
+                                                       RIGHT_SAME_RIGHTS)])
+    p.mx_process_start(ph, th, 0, 0, c1, 0)
+    child = k.process(koid(p, ph))
+    _, (cth, cph, cport) = child.mx_channel_read(child.start_info.arg1)
+    child.mx_object_wait_async(cth, cport, 1, TASK_TERMINATED,
+                               WAIT_ASYNC_ONCE)
+    child.mx_object_wait_async(cph, cport, 2, TASK_TERMINATED,
+                               WAIT_ASYNC_ONCE)
+    p.mx_object_wait_async(th, port, 3, TASK_TERMINATED, WAIT_ASYNC_ONCE)
+    p.mx_object_wait_async(ph, port, 4, TASK_TERMINATED, WAIT_ASYNC_ONCE)
+    p.mx_task_kill(ph)
+    assert [x.key for x in drain(p, port)] == [3, 4]
+
+
+def test_snapshot_task_states(k: ModelKernel, p: ModelProcess) -> None:
+    ph = p.mx_process_create(p.mx_job_default(), "n")
+    ph2, th2, child = spawn(k, "r")
+    ph3, th3, dead = spawn(k, "d")
+    p.mx_task_kill(ph3)
+    states = {x["name"]: x["state"] for x in k.snapshot()["processes"]}
+    assert states == {"init": "running", "n": "new", "r": "running",
+                      "d": "exited"}
+    rows = {x["koid"]: x for x in k.snapshot()["objects"]}
+    assert rows[koid(p, th3)]["signals"] == TASK_TERMINATED
+    assert rows[dead.koid]["signals"] == TASK_TERMINATED
+    assert rows[koid(p, th2)]["related_koid"] == child.koid
+
+
+def test_process_lookup_of_tasks(k: ModelKernel, p: ModelProcess) -> None:
+    ph = p.mx_process_create(p.mx_job_default(), "x")
+    kp = koid(p, ph)
+    view = k.process(kp)
+    assert isinstance(view, ModelProcess) and view.koid == kp
+    th = p.mx_thread_create(ph, "t")
+    assert status(k.process, koid(p, th)) == ERR_NOT_FOUND
+    p.mx_handle_close(ph)
+    assert k.process(kp) is view            # the thread holds it
+    p.mx_handle_close(th)
+    assert status(k.process, kp) == ERR_NOT_FOUND
+    assert status(view.mx_event_create) == ERR_BAD_STATE
+
+
+def test_tasks_under_threads(k: ModelKernel, p: ModelProcess) -> None:
+    """Spawning, killing and exiting from several threads keeps the counts
+    exact."""
+    root = p.mx_job_default()
+
+    def worker() -> None:
+        for i in range(50):
+            job = p.mx_job_create(root)
+            ph = p.mx_process_create(job, "w")
+            th = p.mx_thread_create(ph, "w")
+            p.mx_process_start(ph, th, 0, 0, p.mx_event_create(), 0)
+            child = k.process(koid(p, ph))
+            if i % 3 == 0:
+                child.mx_process_exit(i)
+            elif i % 3 == 1:
+                p.mx_task_kill(job)
+            p.mx_handle_close_many([job, ph, th])
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(JOIN)
+    assert k.stats().live_objects == BASE_OBJECTS
+    assert k.stats().live_handles == 1

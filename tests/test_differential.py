@@ -65,7 +65,7 @@ def mostly(sane, odd):
 
 
 settings.register_profile(
-    "ci", max_examples=170, stateful_step_count=100, deadline=None,
+    "ci", max_examples=220, stateful_step_count=100, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "long", max_examples=5000, stateful_step_count=200, deadline=None,
@@ -627,6 +627,8 @@ class KernelVsModel(RuleBasedStateMachine):
             ports = [r[1]]
         pr = data.draw(st.sampled_from(ports))
         readable = [v for v, _, _, r in a.rows() if r & mx.RIGHT_READ]
+        if not readable:
+            return
         hr = data.draw(st.sampled_from(readable))
         pm, hm = a.twin[pr], a.twin[hr]
         options = mx.WAIT_ASYNC_REPEATING if repeating else mx.WAIT_ASYNC_ONCE

@@ -70,6 +70,7 @@ _STATES = ("new", "running", "exited")
 _BASIC = int(INFO_HANDLE_BASIC)
 _VALUE_MAX = 2**31 - 1
 _handle_basic = _core.handle_basic
+_port_wait = _core.port_wait
 _JOB = int(ObjType.JOB)
 _EVENT = int(ObjType.EVENT)
 _PORT = int(ObjType.PORT)
@@ -85,13 +86,20 @@ _TASK_TOPICS = frozenset((int(INFO_PROCESS), int(INFO_PROCESS_THREADS),
                           int(INFO_JOB_CHILDREN), int(INFO_JOB_PROCESSES)))
 
 
+# Records are NamedTuples; tuple.__new__ builds one without the Python-level
+# __new__ the class generates (a frame saved per record on hot paths).
+_tuple_new = tuple.__new__
+
+
 def packet_from_c(p: Any) -> Packet:
     """A :class:`Packet` from an ``mxh_packet_t``."""
     if p.type == 0:
-        return Packet(int(p.key), 0, int(p.status), None, ffi.buffer(p.user)[:])
-    return Packet(int(p.key), int(p.type), int(p.status),
-                  SignalInfo(int(p.trigger), int(p.observed), int(p.count)),
-                  None)
+        return _tuple_new(Packet, (p.key, 0, p.status, None,
+                                   ffi.buffer(p.user)[:]))
+    return _tuple_new(Packet, (p.key, p.type, p.status,
+                               _tuple_new(SignalInfo, (p.trigger, p.observed,
+                                                       p.count)),
+                               None))
 
 
 def _cut_name(name: str) -> str:
@@ -510,15 +518,22 @@ class Process:
         """The next packet on ``port``, waiting until the deadline for one
         (``TIMED_OUT``).  The GIL is released while blocked."""
         syscall = "mx_port_wait"
-        pv = handle_arg(port)
-        as_int(deadline, "deadline")
-        self._check_alive(syscall)
-        dl = u64_arg(deadline, "deadline", syscall)
-        out = ffi.new("mxh_packet_t *")
-        rc = _core.port_wait(self._p, pv, dl, out)
+        pool = self.kernel._packets
+        out = pool.pop() if pool else ffi.new("mxh_packet_t *")
+        try:
+            rc = _port_wait(self._p, port, deadline, out)
+        except Exception:
+            pv = handle_arg(port)
+            as_int(deadline, "deadline")
+            self._check_alive(syscall)
+            dl = u64_arg(deadline, "deadline", syscall)
+            rc = _port_wait(self._p, pv, dl, out)
         if rc < 0:
+            pool.append(out)
             raise MxError(rc, syscall)
-        return packet_from_c(out)
+        packet = packet_from_c(out)
+        pool.append(out)
+        return packet
 
     def mx_port_cancel(self, port: int, h: int, key: int) -> None:
         """Ends the async waits on ``h`` for ``port`` with ``key`` and drops
@@ -534,29 +549,37 @@ class Process:
 
     # -- signals --------------------------------------------------------------------
 
-    def _signal(self, h: Any, clear_mask: Any, set_mask: Any, peer: int,
-                syscall: str) -> None:
-        try:
-            rc = _signal(self._p, h, clear_mask, set_mask, peer)
-        except Exception:
-            hv = handle_arg(h)
-            as_int(clear_mask, "clear_mask")
-            as_int(set_mask, "set_mask")
-            self._check_alive(syscall)
-            c = u32_arg(clear_mask, "clear_mask", syscall)
-            s = u32_arg(set_mask, "set_mask", syscall)
-            rc = _signal(self._p, hv, c, s, peer)
-        if rc < 0:
-            raise MxError(rc, syscall)
+    def _slow_signal(self, h: Any, clear_mask: Any, set_mask: Any, peer: int,
+                     syscall: str) -> int:
+        hv = handle_arg(h)
+        as_int(clear_mask, "clear_mask")
+        as_int(set_mask, "set_mask")
+        self._check_alive(syscall)
+        c = u32_arg(clear_mask, "clear_mask", syscall)
+        s = u32_arg(set_mask, "set_mask", syscall)
+        rc: int = _signal(self._p, hv, c, s, peer)
+        return rc
 
     def mx_object_signal(self, h: int, clear_mask: int, set_mask: int) -> None:
         """Clears then sets user-settable signal bits on ``h``'s object."""
-        self._signal(h, clear_mask, set_mask, 0, "mx_object_signal")
+        try:
+            rc = _signal(self._p, h, clear_mask, set_mask, 0)
+        except Exception:
+            rc = self._slow_signal(h, clear_mask, set_mask, 0,
+                                   "mx_object_signal")
+        if rc:
+            raise MxError(rc, "mx_object_signal")
 
     def mx_object_signal_peer(self, h: int, clear_mask: int,
                               set_mask: int) -> None:
         """As :meth:`mx_object_signal`, on the object's peer."""
-        self._signal(h, clear_mask, set_mask, 1, "mx_object_signal_peer")
+        try:
+            rc = _signal(self._p, h, clear_mask, set_mask, 1)
+        except Exception:
+            rc = self._slow_signal(h, clear_mask, set_mask, 1,
+                                   "mx_object_signal_peer")
+        if rc:
+            raise MxError(rc, "mx_object_signal_peer")
 
     # -- information --------------------------------------------------------------
 
@@ -572,8 +595,9 @@ class Process:
             if rc < 0:
                 pool.append(info)
                 raise MxError(rc, syscall)
-            result = HandleBasic(info.koid, info.rights, info.type,
-                                 info.related_koid, OBJ_PROP_WAITABLE)
+            result = _tuple_new(HandleBasic, (info.koid, info.rights, info.type,
+                                              info.related_koid,
+                                              OBJ_PROP_WAITABLE))
             pool.append(info)
             return result
         hv = handle_arg(h)

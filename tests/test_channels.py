@@ -574,10 +574,15 @@ def test_handle_list_mutated_by_another_thread(kernel, init):
             lst.reverse()        # atomic under the GIL: same multiset
             lst.sort()
 
+    # The mutator never blocks, so every syscall here (each releases the
+    # GIL) would wait a whole switch interval to get it back: shorten it
+    # for the test, or it runs for minutes on a loaded machine.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
     th = Threads()
     th.start(mutate)
     try:
-        for _ in range(300):
+        for _ in range(100):
             init.mx_channel_write(a, b"", lst)
             _, got = init.mx_channel_read(b)
             assert sorted(koid(init, h) for h in got) == koids
@@ -585,6 +590,7 @@ def test_handle_list_mutated_by_another_thread(kernel, init):
     finally:
         stop.set()
         th.join()
+        sys.setswitchinterval(interval)
     init.mx_handle_close_many(lst)
     close_all(init, a, b)
     assert_baseline(kernel)
@@ -634,6 +640,8 @@ def test_bytearray_resized_by_another_thread(kernel, init):
             except BufferError:
                 counts["refused"] += 1
 
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)     # the resizer never blocks (see above)
     th = Threads()
     th.start(resize)
     try:
@@ -644,6 +652,7 @@ def test_bytearray_resized_by_another_thread(kernel, init):
     finally:
         stop.set()
         th.join()
+        sys.setswitchinterval(interval)
     close_all(init, a, b)
     assert_baseline(kernel)
 

@@ -296,12 +296,10 @@ void mxh_task_zero_handles(mxh_obj_t *o);
 void mxh_task_destroy(mxh_obj_t *o);
 int64_t mxh_proc_kill_code(mxh_proc_t *p, int64_t code);
 /* table.c: one handle's share of the kernel's limit, taken before an
- * object is made so that NO_RESOURCES leaves no trace (charge_one), given
- * back if the handle is never made (uncharge_one), and the handle itself
- * (create_charged: BAD_STATE, NO_MEMORY; takes its own reference on o). */
+ * object is made so that NO_RESOURCES leaves no trace (charge_one), and
+ * given back if the handle is never made (uncharge_one). */
 int64_t mxh_charge_one(mxh_proc_t *p);
 void mxh_uncharge_one(mxh_proc_t *p);
-int64_t mxh_handle_create_charged(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights);
 
 /* ---- channel.c ------------------------------------------------------------------- */
 void mxh_reap(mxh_transit_t *head, mxh_transit_t *tail);

@@ -733,15 +733,3 @@ void mxh_uncharge_one(mxh_proc_t *p)
         mxh_quota_give(p, 1);
     spin_unlock(&p->lock);
 }
-
-int64_t mxh_handle_create_charged(mxh_proc_t *p, mxh_obj_t *o, uint32_t rights)
-{
-    LOCK_ALIVE(p);
-    int64_t rc = mxh_reserve_slots(p, 1);
-    if (rc == MXH_OK) {
-        atomic_fetch_add(&o->counts, ONE_HANDLE + 1);
-        rc = mxh_slot_bind(p, o, rights);
-    }
-    spin_unlock(&p->lock);
-    return rc;
-}

@@ -585,6 +585,26 @@ int64_t mxh_port_wait(mxh_proc_t *p, uint64_t port_h, uint64_t deadline,
     return rc;
 }
 
+/* wait_async and port_cancel examine the port (WRITE) before the watched
+ * handle (READ), as Magenta did (table lock held). */
+static int64_t get_port_and_watched(mxh_proc_t *p, uint64_t port_h,
+                                    uint64_t h, mxh_port_t **port,
+                                    slot_t **watched)
+{
+    if (p->dead)
+        return MXH_ERR_BAD_STATE;
+    int64_t rc = get_port(p, port_h, MXH_RIGHT_WRITE, port);
+    if (rc != MXH_OK)
+        return rc;
+    slot_t *s = mxh_lookup(p, h);
+    if (!s)
+        return MXH_ERR_BAD_HANDLE;
+    if (!(s->rights & MXH_RIGHT_READ))
+        return MXH_ERR_ACCESS_DENIED;
+    *watched = s;
+    return MXH_OK;
+}
+
 int64_t mxh_object_wait_async(mxh_proc_t *p, uint64_t h, uint64_t port_h,
                               uint64_t key, uint32_t signals, uint32_t options,
                               int notify_cancel)
@@ -595,17 +615,11 @@ int64_t mxh_object_wait_async(mxh_proc_t *p, uint64_t h, uint64_t port_h,
         return MXH_ERR_NO_MEMORY;
     spin_lock(&p->lock);
     mxh_port_t *port = NULL;
-    int64_t rc = p->dead ? MXH_ERR_BAD_STATE
-               : get_port(p, port_h, MXH_RIGHT_WRITE, &port);
     slot_t *s = NULL;
-    if (rc == MXH_OK) {
-        s = mxh_lookup(p, h);
-        rc = !s ? MXH_ERR_BAD_HANDLE
-           : !(s->rights & MXH_RIGHT_READ) ? MXH_ERR_ACCESS_DENIED
-           : (options != MXH_WAIT_ASYNC_ONCE && options != MXH_WAIT_ASYNC_REPEATING)
-                 ? MXH_ERR_INVALID_ARGS
-           : MXH_OK;
-    }
+    int64_t rc = get_port_and_watched(p, port_h, h, &port, &s);
+    if (rc == MXH_OK && options != MXH_WAIT_ASYNC_ONCE &&
+        options != MXH_WAIT_ASYNC_REPEATING)
+        rc = MXH_ERR_INVALID_ARGS;
     if (rc != MXH_OK) {
         spin_unlock(&p->lock);
         free(w);
@@ -642,15 +656,8 @@ int64_t mxh_port_cancel(mxh_proc_t *p, uint64_t port_h, uint64_t h,
     mxh_kernel_t *k = p->obj.kernel;
     spin_lock(&p->lock);
     mxh_port_t *port = NULL;
-    int64_t rc = p->dead ? MXH_ERR_BAD_STATE
-               : get_port(p, port_h, MXH_RIGHT_WRITE, &port);
     slot_t *s = NULL;
-    if (rc == MXH_OK) {
-        s = mxh_lookup(p, h);
-        rc = !s ? MXH_ERR_BAD_HANDLE
-           : !(s->rights & MXH_RIGHT_READ) ? MXH_ERR_ACCESS_DENIED
-           : MXH_OK;
-    }
+    int64_t rc = get_port_and_watched(p, port_h, h, &port, &s);
     if (rc != MXH_OK) {
         spin_unlock(&p->lock);
         return rc;

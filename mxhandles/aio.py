@@ -18,6 +18,10 @@ that queues a packet on that port; the thread hands each packet to its
 future's event loop with ``call_soon_threadsafe``.  Ten thousand concurrent
 waiters cost ten thousand small kernel records and futures, and one thread.
 
+A dispatcher lives until its process dies or ``aio.close(process)`` is
+called; it keeps its ``Kernel`` alive meanwhile, so a program that makes
+many kernels should close what it no longer awaits on.
+
 The awaitables mirror the blocking syscalls, errors included: a deadline
 raises ``MxError(ERR_TIMED_OUT)`` with ``.observed``; closing or moving the
 awaited handle, or the process's death, raises ``ERR_CANCELED``; cancelling

@@ -22,7 +22,7 @@ import time
 import pytest
 
 import mxhandles as mx
-from conftest import assert_baseline
+from conftest import assert_baseline, Threads
 
 CH_RIGHTS = mx.RIGHT_TRANSFER | mx.RIGHT_READ | mx.RIGHT_WRITE
 EV_RIGHTS = mx.RIGHT_DUPLICATE | mx.RIGHT_TRANSFER | mx.RIGHT_READ | mx.RIGHT_WRITE
@@ -80,34 +80,6 @@ def queue_empty(p, h) -> bool:
     with pytest.raises(mx.MxError) as ei:
         p.mx_channel_read(h)
     return status(ei) == mx.ERR_SHOULD_WAIT
-
-
-class Threads:
-    """Starts threads, joins them with a timeout and re-raises their errors."""
-
-    def __init__(self):
-        self.threads = []
-        self.errors = []
-
-    def start(self, fn, *args):
-        def wrap():
-            try:
-                fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in join
-                self.errors.append(exc)
-        t = threading.Thread(target=wrap, daemon=True)
-        self.threads.append(t)
-        t.start()
-        return t
-
-    def join(self, timeout=JOIN):
-        end = time.monotonic() + timeout
-        for t in self.threads:
-            t.join(max(0.0, end - time.monotonic()))
-        alive = [t for t in self.threads if t.is_alive()]
-        assert not alive, "%d thread(s) did not finish" % len(alive)
-        if self.errors:
-            raise self.errors[0]
 
 
 def close_all(p, *hs):

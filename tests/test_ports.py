@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 import mxhandles as mx
-from conftest import assert_baseline
+from conftest import assert_baseline, Threads
 
 JOIN = 10.0
 JOIN_NS = int(JOIN * 10**9)
@@ -63,33 +63,6 @@ def sigs(p, h) -> int:
 
 def port_count(k) -> int:
     return k.stats().live_objects["port"]
-
-
-class Threads:
-    def __init__(self):
-        self.threads = []
-        self.errors = []
-        self.results = {}
-
-    def start(self, fn, *args, name=None):
-        def wrap():
-            try:
-                self.results[name if name is not None else t.name] = fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in join
-                self.errors.append(exc)
-        t = threading.Thread(target=wrap, daemon=True)
-        self.threads.append(t)
-        t.start()
-        return t
-
-    def join(self, timeout=JOIN):
-        end = time.monotonic() + timeout
-        for t in self.threads:
-            t.join(max(0.0, end - time.monotonic()))
-        alive = [t for t in self.threads if t.is_alive()]
-        assert not alive, "%d thread(s) did not finish" % len(alive)
-        if self.errors:
-            raise self.errors[0]
 
 
 def check_signal_packet(pkt, key, trigger, observed, rep=False):

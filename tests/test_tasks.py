@@ -27,7 +27,7 @@ import time
 import pytest
 
 import mxhandles as mx
-from conftest import assert_baseline
+from conftest import assert_baseline, Threads
 
 JOIN = 10.0              # seconds: no helper thread may outlive this
 JOIN_NS = int(JOIN * 10**9)
@@ -138,35 +138,6 @@ def spawn(k, parent, job, name="child", arg1=None, entry="entry",
     parent.mx_process_start(p, t, entry, stack, arg1, arg2)
     proc = k.process(koid(parent, p))
     return Child(p, t, peer, proc, proc.start_info.arg1)
-
-
-class Threads:
-    """Starts threads, joins them with a timeout and re-raises their errors."""
-
-    def __init__(self):
-        self.threads = []
-        self.errors = []
-        self.results = {}
-
-    def start(self, fn, *args, name=None):
-        def wrap():
-            try:
-                self.results[name if name is not None else t.name] = fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in join
-                self.errors.append(exc)
-        t = threading.Thread(target=wrap, daemon=True)
-        self.threads.append(t)
-        t.start()
-        return t
-
-    def join(self, timeout=JOIN):
-        end = time.monotonic() + timeout
-        for t in self.threads:
-            t.join(max(0.0, end - time.monotonic()))
-        alive = [t for t in self.threads if t.is_alive()]
-        assert not alive, "%d thread(s) did not finish" % len(alive)
-        if self.errors:
-            raise self.errors[0]
 
 
 @pytest.fixture

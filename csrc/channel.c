@@ -93,9 +93,12 @@ typedef struct reaper {
 
 static _Thread_local reaper_t *tl_reaper;
 
-void mxh_count_destroyed(void)
+/* Counts an object destroyed in the current frame.  Garbage a collection
+ * found is counted by that collection whichever thread drops the last
+ * reference (a writer may still hold one on a garbage endpoint). */
+void mxh_count_destroyed(mxh_obj_t *o)
 {
-    if (tl_reaper)
+    if (tl_reaper && !atomic_load(&o->gc_garbage))
         tl_reaper->destroyed++;
 }
 
@@ -770,23 +773,28 @@ int64_t mxh_kernel_collect(mxh_kernel_t *k)
     }
     atomic_store(&k->gc_active, 0);
 
-    /* 4. Garbage: candidates never marked (moved to cand[0..ng)).  Reap
-     *    their queues; our references on them go last, inside the same
-     *    reaper frame, so everything destroyed with them is counted. */
-    reaper_t frame = {NULL, NULL, NULL, 0};
-    reaper_t *outer = tl_reaper;
-    tl_reaper = &frame;
+    /* 4. Garbage: candidates never marked (moved to cand[0..ng)), each
+     *    flagged first: every one of them dies once the garbage queues are
+     *    reaped, in this thread or in one that still held a reference, and
+     *    counts as collected either way.  Reap their queues; our references
+     *    on them go last, inside the same reaper frame, so what else dies
+     *    with them is counted too. */
     size_t ng = 0;
     for (size_t i = 0; i < n; i++) {
         mxh_obj_t *o = cand[i];
         bool garbage = !oom && o->gc_refs != 0;
         o->gc_refs = 0;
         if (garbage) {
-            mxh_chan_destroy_queue((mxh_chan_t *)o);
+            atomic_store(&o->gc_garbage, 1);
             cand[i] = cand[ng];
             cand[ng++] = o;
         }
     }
+    reaper_t frame = {NULL, NULL, NULL, 0};
+    reaper_t *outer = tl_reaper;
+    tl_reaper = &frame;
+    for (size_t i = 0; i < ng; i++)
+        mxh_chan_destroy_queue((mxh_chan_t *)cand[i]);
     reaper_drain(&frame);
     for (size_t i = 0; i < ng; i++)
         mxh_object_release(cand[i]);
@@ -796,7 +804,7 @@ int64_t mxh_kernel_collect(mxh_kernel_t *k)
      * this release, but it was reachable: not ours to count. */
     for (size_t i = ng; i < n; i++)
         mxh_object_release(cand[i]);
-    result = oom ? MXH_ERR_NO_MEMORY : (int64_t)frame.destroyed;
+    result = oom ? MXH_ERR_NO_MEMORY : (int64_t)(ng + frame.destroyed);
     free(stack);
     free(cand);
     pthread_mutex_unlock(&k->gc_mutex);

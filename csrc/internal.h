@@ -93,6 +93,7 @@ struct mxh_obj {
     uint8_t side;                   /* index in link->ends */
     _Atomic uint8_t destroyed;
     uint32_t gc_refs;               /* collection scratch (gc_mutex) */
+    _Atomic uint8_t gc_garbage;     /* found unreachable by a collection */
     mxh_koid_t koid;
     mxh_koid_t related_koid;
     mxh_kernel_t *kernel;
@@ -308,6 +309,6 @@ void mxh_reap(mxh_transit_t *head, mxh_transit_t *tail);
 void mxh_reap_table(mxh_proc_t *p, slot_t *slots, uint32_t used);
 void mxh_chan_destroy_queue(mxh_chan_t *c);
 void mxh_chan_peer_gone(mxh_obj_t *o);
-void mxh_count_destroyed(void);
+void mxh_count_destroyed(mxh_obj_t *o);
 
 #endif /* MXH_INTERNAL_H */

@@ -152,7 +152,7 @@ static void obj_destroy(mxh_obj_t *o)
     atomic_store(&o->destroyed, 1);
     atomic_fetch_sub(&k->live_objects[stats_index(o->type)], 1);
     atomic_fetch_add(&k->destroyed, 1);
-    mxh_count_destroyed();
+    mxh_count_destroyed(o);
     obj_unmem(o);
 }
 

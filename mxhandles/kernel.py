@@ -75,7 +75,7 @@ class Kernel:
         self.root_job = Record(self, job[0])
         self._init_ref = Record(self, _core.proc_object(init_p[0]))
         self._init_thread = Record(self, thread[0])
-        init = Process(self, init_p[0], "init", self.root_job.koid)
+        init = Process(self, init_p[0], "init")
         self._init = self._register(init)
         h = _core.handle_create(init._p, self.root_job.obj,
                                 int(DEFAULT_JOB_RIGHTS))

@@ -133,9 +133,9 @@ class Process:
     """
 
     __slots__ = ("kernel", "koid", "_p", "_pin", "name", "start_info",
-                 "job_koid", "_root_job_handle", "__weakref__")
+                 "_root_job_handle", "__weakref__")
 
-    def __init__(self, kernel: "Kernel", p: Any, name: str, job_koid: int,
+    def __init__(self, kernel: "Kernel", p: Any, name: str,
                  pinned: bool = False) -> None:
         self.kernel = kernel
         self._p = p
@@ -149,7 +149,6 @@ class Process:
         self.koid: int = _core.object_koid(obj)
         self.name = name
         self.start_info: Optional[StartInfo] = None
-        self.job_koid = job_koid
         self._root_job_handle = HANDLE_INVALID
 
     def __repr__(self) -> str:
@@ -677,9 +676,7 @@ class Process:
         rc = _core.process_create(self._p, hv, kernel._secret(), opts, out)
         if rc < 0:
             raise MxError(rc, syscall)
-        kernel._register(Process(kernel, out[0], short,
-                                 _core.object_koid(_core.proc_object(out[0])),
-                                 pinned=True))
+        kernel._register(Process(kernel, out[0], short, pinned=True))
         return rc  # type: ignore[no-any-return]
 
     def mx_thread_create(self, process: int, name: str, options: int = 0) -> int:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from ._mxhandles_cffi import ffi, lib  # noqa: F401  (re-exported)
+from ._mxhandles_cffi import ffi as ffi  # re-exported
+from ._mxhandles_cffi import lib as lib  # re-exported
 
 NULL = ffi.NULL
 

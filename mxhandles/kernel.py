@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import random
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from . import _core
 from ._args import as_int
 from ._core import ffi
 from .constants import DEFAULT_JOB_RIGHTS, ObjType
-from .errors import ERR_NO_MEMORY, ERR_NOT_FOUND, MxError
+from .errors import ERR_NOT_FOUND, MxError
 from .objects import Record
 from .process import Process
 from .records import Stats

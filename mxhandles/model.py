@@ -2037,7 +2037,8 @@ class ModelProcess(ModelObject):
                         raise MxError(ERR_TIMED_OUT, syscall)
                     w = _Waiter(self, port, PORT_READABLE)
                     kernel._link(p, w)
-                    kernel._sleep(deadline, lambda: w.status is not None)
+                    kernel._sleep(deadline,
+                                  lambda: w.status is not None)  # noqa: B023
                     kernel._unlink(w)
                     if w.status == ERR_CANCELED or self.exited:
                         raise MxError(ERR_CANCELED, syscall)
@@ -2067,12 +2068,13 @@ class ModelProcess(ModelObject):
                 return (w.is_async and w.port is p and w.key == key
                         and w.proc is self and w.value == h)
             found = False
+            w: Any                                  # an _AsyncWait once mine()
             for w in (obj.waiters or [])[:]:        # waits still linked
                 if mine(w):
                     found = True
                     if w.queued:
-                        kernel._port_remove(p, next(  # type: ignore
-                            e for e in p.queue if e[1] is w))  # type: ignore
+                        kernel._port_remove(p, next(  # type: ignore[arg-type]
+                            e for e in p.queue if e[1] is w))  # type: ignore[attr-defined]
                     kernel._async_end(w)
             for entry in list(p.queue):             # type: ignore[attr-defined]
                 w = entry[1]
@@ -2301,9 +2303,9 @@ class ModelProcess(ModelObject):
                 raise MxError(ERR_ACCESS_DENIED, syscall)
             obj.refs += 1           # the call's, while the task dies
             if type(obj) is ModelJob:
-                kernel._kill_job(obj)           # type: ignore[arg-type]
+                kernel._kill_job(obj)
             elif type(obj) is ModelProcess:
-                kernel._kill_process(obj, -1)   # type: ignore[arg-type]
+                kernel._kill_process(obj, -1)
             else:
                 kernel._kill_thread(obj)        # type: ignore[arg-type]
             kernel._release(obj)

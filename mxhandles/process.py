@@ -9,7 +9,7 @@ names.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
 from . import _core
 from ._args import as_int, handle_arg, u32_arg, u64_arg
@@ -390,7 +390,7 @@ class Process:
             pool.append(b)
             if rc == _CALL_FAILED:
                 read_status = ffi.cast("int64_t", b.actual[2])
-                extra: dict = {"read_status": int(read_status)}
+                extra: Dict[str, Any] = {"read_status": int(read_status)}
                 if extra["read_status"] == _BUFFER_TOO_SMALL:
                     extra["actual_bytes"] = int(b.actual[0])
                     extra["actual_handles"] = int(b.actual[1])
@@ -453,7 +453,7 @@ class Process:
             if rc == _TIMED_OUT:
                 raise MxError(rc, syscall, observed=observed)
             raise MxError(rc, syscall)
-        return observed  # type: ignore[no-any-return]
+        return observed
 
     def mx_port_create(self, options: int = 0) -> int:
         """A new port and its first handle.  ``INVALID_ARGS`` if options."""

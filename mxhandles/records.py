@@ -59,7 +59,7 @@ class SignalInfo(NamedTuple):
 
     trigger: int
     observed: int
-    count: int
+    count: int  # type: ignore[assignment]  # SPEC's name; hides tuple.count
 
 
 class Packet(NamedTuple):

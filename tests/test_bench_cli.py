@@ -22,7 +22,6 @@ from mxhandles.bench import (
     NS_METRICS,
     ROWS,
     SCALING,
-    Fixture,
     Measurement,
     Progress,
     Report,

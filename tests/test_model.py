@@ -2021,7 +2021,7 @@ def test_kill_job_subtree(k: ModelKernel, p: ModelProcess) -> None:
     # depth first, newest child first, each job's processes newest first
     assert [x.key for x in drain(p, port)] == [
         kids[n][1].koid for n in ("a1", "c2", "c1", "b1")]
-    for ph, child in kids.values():
+    for _ph, child in kids.values():
         assert (child.state, child.return_code) == ("exited", -1)
     assert p.mx_object_get_info(a, INFO_JOB_PROCESSES) == []
     assert p.mx_object_get_info(a, INFO_JOB_CHILDREN) == [koid(p, c),
@@ -2122,7 +2122,7 @@ def test_dying_process_ends_its_own_waits_first(k: ModelKernel,
 
 
 def test_snapshot_task_states(k: ModelKernel, p: ModelProcess) -> None:
-    ph = p.mx_process_create(p.mx_job_default(), "n")
+    p.mx_process_create(p.mx_job_default(), "n")
     ph2, th2, child = spawn(k, "r")
     ph3, th3, dead = spawn(k, "d")
     p.mx_task_kill(ph3)

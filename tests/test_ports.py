@@ -130,7 +130,7 @@ def test_port_packet_builder():
     with pytest.raises(ValueError):
         mx.PortPacket(1, 0, bytes(1000))
     # immutable
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         p.key = 3  # type: ignore[misc]
 
 
@@ -145,7 +145,7 @@ def test_queue_and_wait_user_packet(kernel, init):
     assert pkt.signal is None
     assert isinstance(pkt, mx.Packet)
     # records are immutable
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         pkt.key = 1  # type: ignore[misc]
     init.mx_handle_close(port)
     assert_baseline(kernel)
@@ -636,7 +636,7 @@ def test_repeating_fires_on_each_assertion_after_dequeue(kernel, init):
     ev = init.mx_event_create()
     init.mx_object_wait_async(ev, port, 21, S, REP)
     assert is_empty(init, port)
-    for i in range(5):
+    for _ in range(5):
         init.mx_object_signal(ev, 0, S)
         (pkt,) = drain(init, port)
         check_signal_packet(pkt, 21, S, S, rep=True)

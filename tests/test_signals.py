@@ -676,7 +676,7 @@ def test_waiter_does_not_block_other_syscalls(kernel, init):
 
     def worker(i):
         a, b = init.mx_channel_create()
-        for j in range(500):
+        for _ in range(500):
             d = init.mx_handle_duplicate(ev, mx.RIGHT_SAME_RIGHTS)
             init.mx_object_signal(d, mx.USER_SIGNAL_ALL, 1 << (24 + i))
             init.mx_channel_write(a, b"x", [d])

@@ -62,6 +62,7 @@ variant's own ns per unit (:data:`NS_METRICS`: ``Target("mx ns", "<=",
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import operator
 import os
@@ -375,7 +376,7 @@ def _socket_env(fixture: Fixture, nfds: int) -> Dict[str, Any]:
     fds = []
     for _ in range(nfds):
         fd = os.open(os.devnull, os.O_RDONLY)
-        fixture.cleanups.append(lambda fd=fd: os.close(fd))
+        fixture.cleanups.append(functools.partial(os.close, fd))
         fds.append(fd)
     return {"send_fds": socket.send_fds, "recv_fds": socket.recv_fds,
             "close": os.close, "a": a, "b": b, "fds": fds, "N": nfds,
@@ -415,7 +416,7 @@ def build_nest(proc: Any, depth: int) -> int:
     closed, each one's remaining end written into the next one's queue;
     returns the handle of the outermost.  Closing it destroys the
     ``depth`` endpoints one inside the other (SPEC section 5 rule 3)."""
-    create = proc.mx_channel_create
+    create: Callable[[], Tuple[int, int]] = proc.mx_channel_create
     write = proc.mx_channel_write
     close = proc.mx_handle_close
     w, top = create()
@@ -443,6 +444,14 @@ def build_cycle(proc: Any, size: int) -> None:
         close(w)
 
 
+def _renest(env: Dict[str, Any], proc: Any, depth: int) -> None:
+    env.update(top=build_nest(proc, depth))
+
+
+def _recycle(env: Dict[str, Any], proc: Any) -> None:
+    build_cycle(proc, CYCLE_SIZE)
+
+
 #: Deepest nest the model variant builds (a pure-Python build of 100,000
 #: levels already takes seconds a sample).
 MODEL_NEST_MAX = 10_000
@@ -457,15 +466,16 @@ def nest_fixture(depth: int) -> Callable[[], Fixture]:
         from ..model import ModelKernel
 
         fixture = Fixture({"floor": None, "os": None})
-        procs = {"mx": Kernel(seed=1).init, "model": ModelKernel(seed=1).init}
+        procs: Dict[str, Any] = {"mx": Kernel(seed=1).init,
+                                 "model": ModelKernel(seed=1).init}
         for name, proc in procs.items():
             if not has_channels(proc) or (name == "model"
                                           and depth > MODEL_NEST_MAX):
                 fixture.envs[name] = None
                 continue
             fixture.envs[name] = {"close": proc.mx_handle_close, "top": 0}
-            fixture.prepare[name] = (
-                lambda env, proc=proc: env.update(top=build_nest(proc, depth)))
+            fixture.prepare[name] = functools.partial(_renest, proc=proc,
+                                                      depth=depth)
         return fixture
 
     setup.__name__ = setup.__qualname__ = "nest_fixture_%d" % depth
@@ -490,8 +500,8 @@ def cycle_fixture() -> Fixture:
             fixture.envs[name] = None
             continue
         fixture.envs[name] = {"collect": kernel.collect, "destroyed": 0}
-        fixture.prepare[name] = (
-            lambda env, proc=kernel.init: build_cycle(proc, CYCLE_SIZE))
+        fixture.prepare[name] = functools.partial(_recycle,
+                                                  proc=kernel.init)
     return fixture
 
 

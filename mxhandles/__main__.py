@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "mode's)")
     bench.add_argument("--no-progress", action="store_true",
                        help="do not print the progress line on stderr")
+    bench.add_argument("--no-memory", action="store_true",
+                       help="leave out the memory section (bytes per live "
+                       "handle at 1M and, in a full run, 16M handles; "
+                       "selected by --rows memory)")
     return parser
 
 
@@ -82,15 +86,23 @@ def bench_main(args: argparse.Namespace) -> int:
 
     from .bench import (FULL, QUICK, ROWS, Progress, format_report,
                         run_rows, select_rows, write_json, write_plot)
+    from .bench.memory import CASES, SECTION, selected
 
     rows = select_rows(args.rows)
-    if not rows:
-        print("no row matches %r; rows: %s"
-              % (args.rows, ", ".join(r.name for r in ROWS)),
+    memory = selected(args.rows) and not args.no_memory
+    if not rows and not memory:
+        print("no row matches %r; rows: %s, %s"
+              % (args.rows, ", ".join(r.name for r in ROWS), SECTION),
               file=sys.stderr)
         return 2
     if args.list:
         _list_rows(rows)
+        if memory:
+            print("%-30s %s" % (SECTION, ", ".join(
+                c.name + ("" if c.quick else " (full run only)")
+                for c in CASES)))
+            print("    bytes per live handle, all layers, each case in a "
+                  "fresh interpreter")
         return 0
     settings = QUICK if args.quick else FULL
     if args.repeats is not None:
@@ -106,7 +118,7 @@ def bench_main(args: argparse.Namespace) -> int:
                   "no plot will be written", file=sys.stderr)
 
     report = run_rows(rows, settings,
-                      Progress(enabled=not args.no_progress))
+                      Progress(enabled=not args.no_progress), memory=memory)
     print(format_report(report, sys.stdout))
     if args.json:
         write_json(report, args.json)
@@ -117,7 +129,8 @@ def bench_main(args: argparse.Namespace) -> int:
         else:
             print("--plot: matplotlib is not installed, no plot written "
                   "(pip install matplotlib)", file=sys.stderr)
-    if report.errors():
+    if report.errors() or (report.memory is not None
+                           and report.memory.errors()):
         return 1  # a row that could not run is a broken benchmark
     if args.check and not report.all_met():
         return 1

@@ -12,6 +12,7 @@ from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 from .._version import __version__
 from .harness import (Measurement, Stats, VariantError, loop_overhead_ns,
                       measure)
+from .memory import MemoryReport, run_memory
 from .rows import (METRICS, NS_METRICS, SCALING, VARIANTS, Row, Scaling,
                    Target)
 
@@ -193,6 +194,7 @@ class Report:
     seconds: float = 0.0
     skipped: List[Row] = field(default_factory=list)
     scaling: Sequence[Scaling] = field(default_factory=lambda: SCALING)
+    memory: Optional[MemoryReport] = None  # the memory section, if run
 
     def scaling_results(self) -> List[ScalingResult]:
         """Every cross-row target's verdicts on the rows measured."""
@@ -204,6 +206,8 @@ class Report:
         verdicts = [t.met for r in self.rows for t in r.targets()
                     if t.met is not None]
         verdicts += [s.met for s in self.scaling_results()]
+        if self.memory is not None:
+            verdicts += self.memory.verdicts()
         return sum(1 for v in verdicts if v), len(verdicts)
 
     def errors(self) -> List[RowResult]:
@@ -213,7 +217,8 @@ class Report:
     def all_met(self) -> bool:
         """Every judged target was met and every row was measured."""
         met, judged = self.target_counts()
-        return met == judged and not self.errors()
+        return met == judged and not self.errors() and not (
+            self.memory is not None and self.memory.errors())
 
     def as_dict(self) -> Dict[str, Any]:
         """The JSON document written by ``--json``."""
@@ -229,6 +234,8 @@ class Report:
             "rows": [r.as_dict() for r in self.rows],
             "skipped": [r.name for r in self.skipped],
             "scaling": [s.as_dict() for s in self.scaling_results()],
+            "memory": (self.memory.as_dict() if self.memory is not None
+                       else None),
             "targets_met": met,
             "targets_judged": judged,
             "errors": len(self.errors()),
@@ -298,8 +305,10 @@ class Progress:
 
 
 def run_rows(rows: Sequence[Row], settings: Settings,
-             progress: Optional[Progress] = None) -> Report:
-    """Measures ``rows`` (each on a fresh fixture) and returns the report.
+             progress: Optional[Progress] = None,
+             memory: bool = False) -> Report:
+    """Measures ``rows`` (each on a fresh fixture) and returns the report;
+    with ``memory``, then the memory section (:mod:`.memory`).
 
     A row whose setup or statements raise is recorded with its error and
     the run goes on with the next row.  A quick run leaves out the rows
@@ -332,6 +341,8 @@ def run_rows(rows: Sequence[Row], settings: Settings,
             fixture.close()
         report.rows.append(RowResult(row, m, notes=list(fixture.notes),
                                      info=dict(fixture.info)))
+    if memory:
+        report.memory = run_memory(quick, progress.row)
     progress.done()
     report.seconds = time.perf_counter() - start
     return report
@@ -477,6 +488,8 @@ def format_report(report: Report, stream: Optional[IO[str]] = None) -> str:
         out += ["", "notes:"]
         for r in noted:
             out += ["  %s: %s" % (r.row.name, note) for note in r.notes]
+    if report.memory is not None:
+        out += ["", *report.memory.format_lines(marks)]
     met, judged = report.target_counts()
     out += ["",
             "targets met: %d/%d %s%s   (%.1f s)" % (

@@ -11,6 +11,17 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+/* Everything declared from here on is the library's own: hidden from the
+ * shared library's dynamic symbol table, so libmxhandles.so exports exactly
+ * the functions of mxhandles.h (declared above, with default visibility).
+ * Inside one link (the static library, the cffi module, the tests) the
+ * names still resolve as usual, which is why they all carry the mxh_
+ * prefix too. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(hidden)
+#define MXH_INTERNAL_VISIBILITY_PUSHED 1
+#endif
+
 #define IDX_BITS   24u
 #define IDX_MASK   ((1u << IDX_BITS) - 1u)
 #define GEN_MASK   0x7fu
@@ -251,7 +262,7 @@ void mxh_obj_publish(mxh_obj_t *o);
 void mxh_obj_publish_as(mxh_obj_t *o, mxh_koid_t koid);
 void mxh_obj_discard(mxh_obj_t *o);   /* never published */
 void mxh_handle_drop(mxh_obj_t *o);
-int stats_index(uint32_t type);
+int mxh_stats_index(uint32_t type);
 bool mxh_valid_type(uint32_t type);
 uint32_t mxh_signal_locked(mxh_obj_t *o, uint32_t clear, uint32_t set);
 void mxh_cancel_waiters(mxh_obj_t *o, mxh_proc_t *p, uint32_t handle,
@@ -310,5 +321,9 @@ void mxh_reap_table(mxh_proc_t *p, slot_t *slots, uint32_t used);
 void mxh_chan_destroy_queue(mxh_chan_t *c);
 void mxh_chan_peer_gone(mxh_obj_t *o);
 void mxh_count_destroyed(mxh_obj_t *o);
+
+#ifdef MXH_INTERNAL_VISIBILITY_PUSHED
+#pragma GCC visibility pop
+#endif
 
 #endif /* MXH_INTERNAL_H */

@@ -14,7 +14,7 @@
 
 #include <stdlib.h>
 
-int stats_index(uint32_t type)
+int mxh_stats_index(uint32_t type)
 {
     switch (type) {
     case MXH_OBJ_EVENT: return MXH_STATS_EVENT;
@@ -28,7 +28,7 @@ int stats_index(uint32_t type)
     }
 }
 
-bool mxh_valid_type(uint32_t type) { return stats_index(type) != 7; }
+bool mxh_valid_type(uint32_t type) { return mxh_stats_index(type) != 7; }
 
 uint32_t mxh_default_rights(uint32_t type)
 {
@@ -104,7 +104,7 @@ void mxh_obj_publish_as(mxh_obj_t *o, mxh_koid_t koid)
     mxh_kernel_t *k = o->kernel;
     o->koid = koid;
     atomic_fetch_add(&k->refs, 1);
-    atomic_fetch_add(&k->live_objects[stats_index(o->type)], 1);
+    atomic_fetch_add(&k->live_objects[mxh_stats_index(o->type)], 1);
     mxh_registry_add(o);
 }
 
@@ -150,7 +150,7 @@ static void obj_destroy(mxh_obj_t *o)
         o->link = NULL;
     }
     atomic_store(&o->destroyed, 1);
-    atomic_fetch_sub(&k->live_objects[stats_index(o->type)], 1);
+    atomic_fetch_sub(&k->live_objects[mxh_stats_index(o->type)], 1);
     atomic_fetch_add(&k->destroyed, 1);
     mxh_count_destroyed(o);
     obj_unmem(o);

@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="leave out the memory section (bytes per live "
                        "handle at 1M and, in a full run, 16M handles; "
                        "selected by --rows memory)")
+    bench.add_argument("--no-threads", action="store_true",
+                       help="leave out the threads section (1 and 2 Python "
+                       "threads calling syscalls; selected by --rows "
+                       "threads)")
     return parser
 
 
@@ -90,8 +94,9 @@ def bench_main(args: argparse.Namespace) -> int:
 
     rows = select_rows(args.rows)
     memory = selected(args.rows) and not args.no_memory
-    if not rows and not memory:
-        print("no row matches %r; rows: %s, %s"
+    threads = selected(args.rows, "threads") and not args.no_threads
+    if not rows and not memory and not threads:
+        print("no row matches %r; rows: %s, %s, threads"
               % (args.rows, ", ".join(r.name for r in ROWS), SECTION),
               file=sys.stderr)
         return 2
@@ -103,6 +108,11 @@ def bench_main(args: argparse.Namespace) -> int:
                 for c in CASES)))
             print("    bytes per live handle, all layers, each case in a "
                   "fresh interpreter")
+        if threads:
+            print("%-30s %s" % ("threads", "1 thread vs 2 threads (own "
+                                "processes, same process), ops/s"))
+            print("    Python threads calling syscalls in parallel: "
+                  "duplicate+close, write+read of 64 KiB")
         return 0
     settings = QUICK if args.quick else FULL
     if args.repeats is not None:
@@ -118,7 +128,8 @@ def bench_main(args: argparse.Namespace) -> int:
                   "no plot will be written", file=sys.stderr)
 
     report = run_rows(rows, settings,
-                      Progress(enabled=not args.no_progress), memory=memory)
+                      Progress(enabled=not args.no_progress), memory=memory,
+                      threads=threads)
     print(format_report(report, sys.stdout))
     if args.json:
         write_json(report, args.json)

@@ -102,14 +102,15 @@ def _size(n: int) -> str:
     return "{:,}".format(n)
 
 
-def selected(patterns: Optional[str]) -> bool:
-    """Whether ``--rows`` patterns select the section (no patterns: yes),
-    matched as :func:`.rows.select_rows` matches a row name."""
+def selected(patterns: Optional[str], section: str = SECTION) -> bool:
+    """Whether ``--rows`` patterns select the section named ``section``
+    (no patterns: yes), matched as :func:`.rows.select_rows` matches a row
+    name."""
     if not patterns:
         return True
     pats = [p.strip().lower() for p in patterns.split(",") if p.strip()]
-    return any(fnmatch.fnmatchcase(SECTION, p) if any(c in p for c in "*?[")
-               else p in SECTION for p in pats)
+    return any(fnmatch.fnmatchcase(section, p) if any(c in p for c in "*?[")
+               else p in section for p in pats)
 
 
 # -- the child ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from .harness import (Measurement, Stats, VariantError, loop_overhead_ns,
 from .memory import MemoryReport, run_memory
 from .rows import (METRICS, NS_METRICS, SCALING, VARIANTS, Row, Scaling,
                    Target)
+from .threads import ThreadsReport, run_threads
 
 JSON_SCHEMA = "mxhandles-bench/1"
 
@@ -195,6 +196,7 @@ class Report:
     skipped: List[Row] = field(default_factory=list)
     scaling: Sequence[Scaling] = field(default_factory=lambda: SCALING)
     memory: Optional[MemoryReport] = None  # the memory section, if run
+    threads: Optional[ThreadsReport] = None  # the threads section, if run
 
     def scaling_results(self) -> List[ScalingResult]:
         """Every cross-row target's verdicts on the rows measured."""
@@ -236,6 +238,8 @@ class Report:
             "scaling": [s.as_dict() for s in self.scaling_results()],
             "memory": (self.memory.as_dict() if self.memory is not None
                        else None),
+            "threads": (self.threads.as_dict() if self.threads is not None
+                        else None),
             "targets_met": met,
             "targets_judged": judged,
             "errors": len(self.errors()),
@@ -306,9 +310,10 @@ class Progress:
 
 def run_rows(rows: Sequence[Row], settings: Settings,
              progress: Optional[Progress] = None,
-             memory: bool = False) -> Report:
+             memory: bool = False, threads: bool = False) -> Report:
     """Measures ``rows`` (each on a fresh fixture) and returns the report;
-    with ``memory``, then the memory section (:mod:`.memory`).
+    with ``memory``, then the memory section (:mod:`.memory`); with
+    ``threads``, then the threads section (:mod:`.threads`).
 
     A row whose setup or statements raise is recorded with its error and
     the run goes on with the next row.  A quick run leaves out the rows
@@ -343,6 +348,8 @@ def run_rows(rows: Sequence[Row], settings: Settings,
                                      info=dict(fixture.info)))
     if memory:
         report.memory = run_memory(quick, progress.row)
+    if threads:
+        report.threads = run_threads(quick, progress.row)
     progress.done()
     report.seconds = time.perf_counter() - start
     return report
@@ -490,6 +497,8 @@ def format_report(report: Report, stream: Optional[IO[str]] = None) -> str:
             out += ["  %s: %s" % (r.row.name, note) for note in r.notes]
     if report.memory is not None:
         out += ["", *report.memory.format_lines(marks)]
+    if report.threads is not None:
+        out += ["", *report.threads.format_lines()]
     met, judged = report.target_counts()
     out += ["",
             "targets met: %d/%d %s%s   (%.1f s)" % (

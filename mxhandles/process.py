@@ -114,7 +114,8 @@ def _seq(values: Any) -> List[Any]:
         raise TypeError("expected a sequence of handle values, not %s"
                         % type(values).__name__)
     try:
-        return list(values)
+        # iter() first: list() would size itself by a (hostile) __len__.
+        return list(iter(values))
     except TypeError:
         raise TypeError("expected a sequence of handle values, not %s"
                         % type(values).__name__) from None
@@ -193,7 +194,11 @@ class Process:
         ``BAD_HANDLE`` if any item was invalid (0, out of range, stale, or
         given a second time), after closing all the valid ones.
         """
-        values = hs if type(hs) is list or type(hs) is tuple else _seq(hs)
+        # A tuple, never a list: cffi converts a list's items holding
+        # borrowed pointers, and an item's __int__ may empty the list.
+        t = type(hs)
+        values = (hs if t is tuple else tuple(hs) if t is list
+                  else tuple(_seq(hs)))
         try:
             rc = _close_many(self._p, values, len(values))
         except Exception:
@@ -306,12 +311,20 @@ class Process:
         try:
             if type(data) is not bytes or options is not _ZERO:
                 raise TypeError
+            # cffi converts a list's items holding borrowed pointers, and an
+            # item's __int__ may empty the list: hand it a tuple.  Nothing
+            # else (a subclass's __len__ may lie about what cffi copied).
+            t = type(handles)
+            if t is list:
+                handles = tuple(handles)
+            elif t is not tuple:
+                raise TypeError
             rc = _write(self._p, h, data, len(data), handles, len(handles))
         except Exception:
+            hv = handle_arg(h)
             buf, nbytes, values = self._message_args(
                 data, handles, options, "mx_channel_write")
-            rc = _write(self._p, handle_arg(h), buf, nbytes, values,
-                        len(values))
+            rc = _write(self._p, hv, buf, nbytes, values, len(values))
         if rc:
             raise MxError(rc, "mx_channel_write")
 
@@ -375,6 +388,7 @@ class Process:
         ``PEER_CLOSED``, ``CANCELED`` or ``BUFFER_TOO_SMALL``."""
         syscall = "mx_channel_call"
         handle_arg(h)
+        as_int(deadline, "deadline")
         buf, nbytes, values = self._message_args(
             data, handles, options, syscall,
             ((deadline, "deadline"), (max_bytes, "max_bytes"),

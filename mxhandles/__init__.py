@@ -14,15 +14,24 @@ from __future__ import annotations
 
 import time as _time
 
-from ._version import __version__
-from .constants import *  # noqa: F401,F403
+# "X as X": an explicit re-export, so type checkers in strict mode (no
+# implicit re-exports) see these names as the package's own.
+from ._version import __version__ as __version__
+from .constants import *  # noqa: F403
 from .constants import TIME_INFINITE
-from .errors import *  # noqa: F401,F403
-from .errors import MxError, Status
-from .kernel import Kernel
-from .process import Process
-from .records import (HandleBasic, HandleEntry, Packet, PortPacket,
-                      ProcessInfo, SignalInfo, StartInfo, Stats)
+from .errors import *  # noqa: F403
+from .errors import MxError as MxError
+from .errors import Status as Status
+from .kernel import Kernel as Kernel
+from .process import Process as Process
+from .records import HandleBasic as HandleBasic
+from .records import HandleEntry as HandleEntry
+from .records import Packet as Packet
+from .records import PortPacket as PortPacket
+from .records import ProcessInfo as ProcessInfo
+from .records import SignalInfo as SignalInfo
+from .records import StartInfo as StartInfo
+from .records import Stats as Stats
 
 
 def deadline_after(ns: int) -> int:

@@ -7,6 +7,7 @@ still print with their names.
 from __future__ import annotations
 
 import enum
+from typing import Final as _Final  # private: "import *" must not export it
 
 
 class Rights(enum.IntFlag):
@@ -110,13 +111,15 @@ OBJ_TYPE_JOB = ObjType.JOB
 OBJ_TYPE_PORT = ObjType.PORT
 OBJ_PROP_WAITABLE = 1
 
-INFO_HANDLE_VALID = Topic.HANDLE_VALID
-INFO_HANDLE_BASIC = Topic.HANDLE_BASIC
-INFO_PROCESS = Topic.PROCESS
-INFO_PROCESS_THREADS = Topic.PROCESS_THREADS
-INFO_JOB_CHILDREN = Topic.JOB_CHILDREN
-INFO_JOB_PROCESSES = Topic.JOB_PROCESSES
-INFO_PROCESS_HANDLES = Topic.PROCESS_HANDLES
+# Final: type checkers see each topic as its literal member, which picks the
+# result type of Process.mx_object_get_info (see its overloads).
+INFO_HANDLE_VALID: _Final = Topic.HANDLE_VALID
+INFO_HANDLE_BASIC: _Final = Topic.HANDLE_BASIC
+INFO_PROCESS: _Final = Topic.PROCESS
+INFO_PROCESS_THREADS: _Final = Topic.PROCESS_THREADS
+INFO_JOB_CHILDREN: _Final = Topic.JOB_CHILDREN
+INFO_JOB_PROCESSES: _Final = Topic.JOB_PROCESSES
+INFO_PROCESS_HANDLES: _Final = Topic.PROCESS_HANDLES
 
 HANDLE_INVALID = 0
 KOID_INVALID = 0

@@ -9,7 +9,8 @@ names.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
+from typing import (TYPE_CHECKING, Any, Dict, Iterable, List, Optional,
+                    Tuple, overload)
 
 from . import _core
 from ._args import as_int, handle_arg, u32_arg, u64_arg
@@ -46,7 +47,24 @@ from .records import (HandleBasic, HandleEntry, Packet, ProcessInfo,
                       SignalInfo, StartInfo)
 
 if TYPE_CHECKING:
+    from typing import Literal, Protocol, Sequence, Union
+
+    from .constants import Topic
     from .kernel import Kernel
+
+    #: A message's ``data``: any bytes-like object.
+    BytesLike = Union[bytes, bytearray, memoryview]
+
+    class UserPacketLike(Protocol):
+        """What ``mx_port_queue`` reads from its packet (``PortPacket`` is
+        one)."""
+
+        @property
+        def key(self) -> int: ...
+        @property
+        def status(self) -> int: ...
+        @property
+        def user(self) -> Optional[BytesLike]: ...
 
 _close = _core.handle_close
 _close_many = _core.handle_close_many
@@ -197,8 +215,9 @@ class Process:
         # A tuple, never a list: cffi converts a list's items holding
         # borrowed pointers, and an item's __int__ may empty the list.
         t = type(hs)
-        values = (hs if t is tuple else tuple(hs) if t is list
-                  else tuple(_seq(hs)))
+        values: Sequence[int]
+        values = (hs if t is tuple  # type: ignore[assignment]  # a tuple
+                  else tuple(hs) if t is list else tuple(_seq(hs)))
         try:
             rc = _close_many(self._p, values, len(values))
         except Exception:
@@ -303,7 +322,8 @@ class Process:
             raise MxError(ERR_INVALID_ARGS, syscall)
         return buf, nbytes, values
 
-    def mx_channel_write(self, h: int, data: Any = b"", handles: Any = (),
+    def mx_channel_write(self, h: int, data: BytesLike = b"",
+                         handles: Sequence[int] = (),
                          options: int = 0) -> None:
         """Writes a message: ``data`` (any bytes-like object, at most 65,536
         bytes) and ``handles`` (at most 1,024 values of this process), which
@@ -376,7 +396,8 @@ class Process:
         pool.append(b)
         return result
 
-    def mx_channel_call(self, h: int, data: Any, handles: Any = (),
+    def mx_channel_call(self, h: int, data: BytesLike,
+                        handles: Sequence[int] = (),
                         deadline: int = TIME_INFINITE,
                         max_bytes: Optional[int] = None,
                         max_handles: Optional[int] = None,
@@ -439,7 +460,8 @@ class Process:
             raise MxError(rc, syscall)
         return rc  # type: ignore[no-any-return]
 
-    def mx_object_wait_many(self, items: Any, deadline: int) -> List[int]:
+    def mx_object_wait_many(self, items: Sequence[Tuple[int, int]],
+                            deadline: int) -> List[int]:
         """Blocks until any item's signals are asserted: ``items`` is a
         sequence of ``(handle, signals)``; returns the observed signals of
         every item.  An empty list waits until the deadline.  Errors as
@@ -497,7 +519,7 @@ class Process:
         if rc < 0:
             raise MxError(rc, syscall)
 
-    def mx_port_queue(self, port: int, packet: Any) -> None:
+    def mx_port_queue(self, port: int, packet: UserPacketLike) -> None:
         """Queues a user packet: any object with ``key``, ``status`` and
         ``user`` (at most 32 bytes) attributes, e.g. ``mx.PortPacket``."""
         syscall = "mx_port_queue"
@@ -595,6 +617,28 @@ class Process:
             raise MxError(rc, "mx_object_signal_peer")
 
     # -- information --------------------------------------------------------------
+
+    # The result's type follows the topic (INFO_* are Final, so a type
+    # checker sees which); any other int gives Any.
+    @overload
+    def mx_object_get_info(self, h: int,
+                           topic: Literal[Topic.HANDLE_BASIC]) -> HandleBasic:
+        ...
+    @overload
+    def mx_object_get_info(self, h: int,
+                           topic: Literal[Topic.HANDLE_VALID]) -> None: ...
+    @overload
+    def mx_object_get_info(self, h: int,
+                           topic: Literal[Topic.PROCESS]) -> ProcessInfo: ...
+    @overload
+    def mx_object_get_info(self, h: int, topic: Literal[
+            Topic.PROCESS_HANDLES]) -> List[HandleEntry]: ...
+    @overload
+    def mx_object_get_info(self, h: int, topic: Literal[
+            Topic.PROCESS_THREADS, Topic.JOB_CHILDREN,
+            Topic.JOB_PROCESSES]) -> List[int]: ...
+    @overload
+    def mx_object_get_info(self, h: int, topic: int) -> Any: ...
 
     def mx_object_get_info(self, h: int, topic: int) -> Any:
         """Information about ``h`` by ``topic`` (``INFO_*``; checked first:

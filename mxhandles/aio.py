@@ -82,6 +82,12 @@ class _Dispatcher:
                     loop.call_soon_threadsafe(_settle, fut, pkt)
                 except RuntimeError:    # its loop is closed
                     pass
+        # Leave the registry (unless close() or a newer dispatcher already
+        # took the place), so that a dead process's view and its Kernel are
+        # not kept alive by an entry nobody will look up again.
+        with _lock:
+            if _dispatchers.get(id(process)) is self:
+                del _dispatchers[id(process)]
         # Whatever is still waiting will never be answered.
         for key in list(self.waiters):
             fut = self.waiters.pop(key, None)

@@ -615,3 +615,31 @@ def test_dispatcher_port_is_an_ordinary_handle(kernel, p):
     assert kernel.stats().live_objects["port"] == 0
     p.mx_handle_close(ev)
     assert_baseline(kernel)
+
+
+def test_dispatcher_of_a_dead_process_leaves_the_registry(kernel, init):
+    job = init.mx_job_default()
+    ph = init.mx_process_create(job, "victim")
+    victim = kernel.process(init.mx_object_get_info(ph, mx.INFO_HANDLE_BASIC).koid)
+    ev = victim.mx_event_create()
+
+    async def main():
+        task = asyncio.ensure_future(aio.wait_one(victim, ev, S))
+        await until(lambda: aio.pending(victim) == 1)
+        init.mx_task_kill(ph)
+        with pytest.raises(mx.MxError) as err:
+            await asyncio.wait_for(task, JOIN)
+        assert err.value.status == mx.ERR_CANCELED
+
+    run(main())
+    # The dispatcher thread ends and takes itself out of the registry, so
+    # the dead process's view (and its Kernel) are not kept alive by it.
+    deadline = time.monotonic() + JOIN
+    while id(victim) in aio._dispatchers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert id(victim) not in aio._dispatchers
+    assert aio.pending(victim) == 0
+    while aio_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not aio_threads()
+    init.mx_handle_close(ph)

@@ -546,14 +546,21 @@ def write_plot(report: Report, path: str) -> bool:
                 if t.metric == metric and ratio is not None:
                     ax.plot([t.value], [len(values) - 1], marker="|",
                             markersize=18, color="black")
-        bars = ax.barh(range(len(names)), values, color=colours)
+        # A log axis: the ratios span from ~0.5 to several hundred (fork
+        # against a simulated process start), and a linear axis would
+        # squeeze every other bar to nothing.  Bars start at ``base``.
+        base = 0.1
+        shown = [v if v else base for v in values]
+        bars = ax.barh(range(len(names)), [v - base for v in shown],
+                       left=base, color=colours)
         ax.bar_label(bars, labels=["%.2f" % v if v else "n/a"
                                    for v in values], padding=3, fontsize=8)
         ax.axvline(1.0, color="black", linewidth=0.8, linestyle=":")
         better = "lower is better" if metric == "mx/floor" \
             else "higher is better"
-        ax.set_title("%s (%s)" % (metric, better), fontsize=10)
-        ax.set_xlim(left=0)
+        ax.set_title("%s (%s, log scale)" % (metric, better), fontsize=10)
+        ax.set_xscale("log")
+        ax.set_xlim(base, max(shown + [10.0]) * 4)
     axes[0].set_yticks(range(len(names)))
     axes[0].set_yticklabels(names)
     axes[0].invert_yaxis()

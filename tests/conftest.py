@@ -13,6 +13,16 @@ import mxhandles as mx
 from mxhandles.model import ModelKernel
 
 
+#: Lines test modules add to the end-of-session report (figures such as
+#: calls made or races run); pytest prints them after the results.
+SUMMARY = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
+
+
 # -- leak check: every kernel a module made ends at its baseline ----------------
 #
 # Every Kernel and ModelKernel made while a module runs is remembered (weakly:

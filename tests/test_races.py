@@ -26,6 +26,7 @@ from collections import Counter
 
 import pytest
 
+import conftest
 import mxhandles as mx
 from conftest import Threads, assert_baseline
 
@@ -606,10 +607,12 @@ def test_replace_vs_close(kernel, init):
 
 
 def test_report_rounds():
-    """Every race above ran (with ``-s``, prints how many rounds each)."""
+    """Every race above ran; reports how many rounds each, and how they
+    came out, at the end of the session."""
     if not RUN:
         pytest.skip("run with the races above")
-    sys.stdout.write("\nraces: %d rounds: %s\noutcomes: %s\n"
-                     % (sum(RUN.values()), dict(sorted(RUN.items())),
-                        {k: dict(v) for k, v in sorted(SEEN.items())}))
+    conftest.SUMMARY.append(
+        "races: %d rounds: %s; outcomes: %s"
+        % (sum(RUN.values()), dict(sorted(RUN.items())),
+           {k: dict(v) for k, v in sorted(SEEN.items())}))
     assert all(n > 0 for n in RUN.values())

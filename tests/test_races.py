@@ -493,7 +493,8 @@ def test_collect_vs_traffic(kernel, init):
     """collect() runs without pause while another thread sends events
     through a live channel (each arrives once, still valid) and makes
     unreachable cycles (an endpoint in its own queue, carrying an event; two
-    endpoints in each other's queues).  collect() reclaims exactly the
+    endpoints in each other's queues) and sends reachable endpoints, with
+    messages in their queues, through the live channel.  collect() reclaims exactly the
     garbage: the sum of what it returns equals the objects made
     unreachable, and nothing reachable is ever touched."""
     a, b = init.mx_channel_create()
@@ -512,7 +513,21 @@ def test_collect_vs_traffic(kernel, init):
         garbage = sent = 0
         while time.monotonic() < budget:
             r = rng.random()
-            if r < 0.4:
+            if r < 0.2:
+                # a reachable endpoint in transit, with a message queued:
+                # collect() must leave both alone
+                x, y = init.mx_channel_create()
+                ev = init.mx_event_create()
+                k0 = koid(init, ev)
+                init.mx_channel_write(x, b"inner", [ev])
+                init.mx_channel_write(a, b"carry", [y])
+                data, (y2,) = init.mx_channel_read(b)
+                assert data == b"carry"
+                data, (ev2,) = init.mx_channel_read(y2)
+                assert data == b"inner" and koid(init, ev2) == k0
+                init.mx_handle_close_many([x, y2, ev2])
+                sent += 1
+            elif r < 0.4:
                 ev = init.mx_event_create()
                 k0 = koid(init, ev)
                 init.mx_channel_write(a, b"live", [ev])

@@ -621,6 +621,141 @@ def test_replace_vs_close(kernel, init):
     assert_baseline(kernel)
 
 
+# -- everything at once ----------------------------------------------------------------
+
+#: What a call may fail with while other threads close, move and kill.
+RACY = {mx.ERR_BAD_HANDLE, mx.ERR_PEER_CLOSED, mx.ERR_SHOULD_WAIT,
+        mx.ERR_BAD_STATE, mx.ERR_CANCELED, mx.ERR_TIMED_OUT,
+        mx.ERR_WRONG_TYPE, mx.ERR_ACCESS_DENIED, mx.ERR_NOT_SUPPORTED,
+        mx.ERR_INVALID_ARGS, mx.ERR_BUFFER_TOO_SMALL, mx.ERR_NOT_FOUND}
+
+
+def test_chaos(kernel, init):
+    """Four threads make random syscalls as init and as two children (which
+    share channels with init), a fifth kills a child now and then and starts
+    another, a sixth runs collect() without pause.  Every failure is one a
+    race explains; afterwards the invariants hold and closing everything
+    brings the kernel back to its boot state."""
+    import conftest as cf
+    job = init.mx_job_create(init.mx_job_default())
+    lock = threading.Lock()
+    procs = {}                      # slot -> (process handle, Process)
+    pools = {init.koid: []}         # process koid -> values it may hold
+    stop = threading.Event()
+    budget = time.monotonic() + 3 * ROUND_SECONDS
+    count = Counter()
+
+    def spawn(slot):
+        ph = init.mx_process_create(job, "c%d" % slot)
+        th = init.mx_thread_create(ph, "main")
+        a, boot = init.mx_channel_create()
+        init.mx_process_start(ph, th, None, None, boot, 0)
+        proc = kernel.process(koid(init, ph))
+        with lock:
+            old = procs.get(slot)
+            procs[slot] = (ph, proc)
+            pools[proc.koid] = [proc.start_info.arg1]
+            pools[init.koid] += [a, th]
+        return old
+
+    def killer():
+        rng = random.Random(11)
+        while time.monotonic() < budget:
+            time.sleep(rng.random() * 0.02)
+            slot = rng.randrange(2)
+            ph, _ = procs[slot]
+            init.mx_task_kill(ph)
+            spawn(slot)
+            init.mx_handle_close(ph)
+            count["kills"] += 1
+
+    def collector():
+        while not stop.is_set():
+            kernel.collect()
+            count["collects"] += 1
+
+    def worker(seed):
+        rng = random.Random(seed)
+        n = 0
+        while time.monotonic() < budget:
+            with lock:
+                choices = [init] + [proc for _, proc in procs.values()]
+            p = rng.choice(choices)
+            with lock:
+                pool = pools.setdefault(p.koid, [])
+                mine = list(pool)
+            pick = (lambda: rng.choice(mine)) if mine else (lambda: 0)
+            op = rng.randrange(12)
+            try:
+                if op == 0:
+                    new = [p.mx_event_create()]
+                elif op == 1:
+                    new = list(p.mx_channel_create())
+                elif op == 2:
+                    new = list(p.mx_eventpair_create())
+                elif op == 3:
+                    new = [p.mx_port_create()]
+                elif op == 4:
+                    new = [p.mx_handle_duplicate(pick(), mx.RIGHT_SAME_RIGHTS)]
+                elif op == 5:
+                    new = [p.mx_handle_replace(pick(), mx.RIGHT_SAME_RIGHTS)]
+                elif op == 6:
+                    p.mx_handle_close(pick())
+                    new = []
+                elif op == 7:
+                    hs = [pick() for _ in range(rng.randrange(3))]
+                    p.mx_channel_write(pick(), b"c", hs)
+                    new = []
+                elif op == 8:
+                    new = p.mx_channel_read(pick())[1]
+                elif op == 9:
+                    p.mx_object_wait_one(pick(), mx.USER_SIGNAL_0,
+                                         mx.deadline_after(rng.randrange(10**5)))
+                    new = []
+                elif op == 10:
+                    p.mx_object_signal(pick(), 0, mx.USER_SIGNAL_0)
+                    new = []
+                else:
+                    p.mx_object_wait_async(pick(), pick(), 1, mx.USER_SIGNAL_0,
+                                           mx.WAIT_ASYNC_ONCE)
+                    new = []
+                count["ok"] += 1
+            except mx.MxError as e:
+                assert e.status in RACY, e
+                count[e.name] += 1
+                new = []
+            if new:
+                with lock:
+                    pools[p.koid].extend(new)
+                    if len(pools[p.koid]) > 64:
+                        del pools[p.koid][:32]
+            n += 1
+        return n
+
+    spawn(0)
+    spawn(1)
+    th = Threads()
+    th.start(collector, name="collector")
+    th.start(killer, name="killer")
+    for i in range(4):
+        th.start(worker, i, name=i)
+    for t in th.threads[1:]:
+        t.join(30)
+    stop.set()
+    th.join()
+    calls = sum(th.results[i] for i in range(4))
+    assert calls > 0 and count["ok"] > 0
+    check_invariants(kernel)
+    init.mx_task_kill(job)
+    cf.close_everything(kernel)
+    assert cf.leaks(kernel) == []
+    check_invariants(kernel)
+    RUN["chaos (calls)"] += calls
+    RUN["chaos (kills)"] += count["kills"]
+    SEEN["chaos"] = Counter({k: v for k, v in count.items()
+                             if k not in ("kills", "collects")})
+
+
 def test_report_rounds():
     """Every race above ran; reports how many rounds each, and how they
     came out, at the end of the session."""

@@ -31,6 +31,7 @@ import random
 import sys
 import threading
 import time
+import tracemalloc
 from typing import Any, Dict, List, Optional
 
 import mxhandles as mx
@@ -357,8 +358,10 @@ class Soak:
     def sampler(self) -> None:
         t0 = time.monotonic()
         while not self.stop.wait(self.args.sample):
+            traced = tracemalloc.get_traced_memory()[0] // 1024 \
+                if tracemalloc.is_tracing() else 0
             self.samples.append((time.monotonic() - t0, rss_kb(),
-                                 self.k.stats().live_handles))
+                                 self.k.stats().live_handles, traced))
 
     def run(self) -> int:
         a = self.args
@@ -382,7 +385,7 @@ class Soak:
                 break
             if time.monotonic() >= next_report:
                 next_report += 60
-                s = self.samples[-1] if self.samples else (0, 0, 0)
+                s = self.samples[-1] if self.samples else (0, 0, 0, 0)
                 print("soak: %4.0fs rss %d kB, %d live handles, %d calls"
                       % (s[0], s[1], s[2],
                          sum(w.calls for w in self.workers)), flush=True)
@@ -420,6 +423,12 @@ class Soak:
               " max %d kB; growth after warm-up %+d kB (limit %d kB)"
               % (rss0, a.warmup, rss_warm, rss1, rss_max, growth_kb,
                  a.max_growth_mb * 1024))
+        if tracemalloc.is_tracing():
+            warm_py = after[0][3] if after else 0
+            now_py = tracemalloc.get_traced_memory()[0] // 1024
+            print("soak: Python heap (tracemalloc) after warm-up %d kB, last "
+                  "%d kB (%+d kB): the rest of the RSS growth is outside "
+                  "Python's allocator" % (warm_py, now_py, now_py - warm_py))
         print("soak: final collect() destroyed %d; stats %s" % (collected,
                                                                   end))
         ok = True
@@ -451,12 +460,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                          "run, at most 60)")
     ap.add_argument("--max-growth-mb", type=float, default=16)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--tracemalloc", action="store_true",
+                    help="also trace Python's heap (slower), to tell its "
+                         "growth from the C core's")
     args = ap.parse_args(argv)
     if args.warmup is None:
         args.warmup = min(60.0, args.seconds / 10)
     if args.seed is None:
         args.seed = random.randrange(2**32)
     print("soak: seed %d" % args.seed)
+    if args.tracemalloc:
+        tracemalloc.start()
     return Soak(args).run()
 
 

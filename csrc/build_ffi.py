@@ -4,6 +4,12 @@ Used by setup.py's ``cffi_modules``; not shipped in the wheel.  The cdef
 declares only what Python calls: opaque types, ``...`` constants that the
 compiler fills in from mxhandles.h, and the functions.  Struct layouts are
 declared with a trailing ``...;`` so cffi checks them against the header.
+
+Handle-value arrays (close_many, channel write and call) are declared
+``const void *`` here, ``const uint64_t *`` in the header (C converts
+``void *`` implicitly): Python hands them over as bytes packed by
+``struct``, which is both cheaper than cffi's list conversion and the type
+check SPEC wants (cffi would take any object with ``__int__``).
 """
 import glob
 import os
@@ -125,7 +131,7 @@ int64_t mxh_object_create_handle(mxh_proc_t *p, uint32_t type,
 int64_t mxh_pair_create_handles(mxh_proc_t *p, uint32_t type, uint32_t rights,
                                 uint32_t *out, mxh_koid_t *koids);
 int64_t mxh_handle_close(mxh_proc_t *p, uint64_t h);
-int64_t mxh_handle_close_many(mxh_proc_t *p, const uint64_t *hs, size_t n);
+int64_t mxh_handle_close_many(mxh_proc_t *p, const void *hs, size_t n);
 int64_t mxh_handle_duplicate(mxh_proc_t *p, uint64_t h, uint32_t rights);
 int64_t mxh_handle_replace(mxh_proc_t *p, uint64_t h, uint32_t rights);
 int64_t mxh_handle_get(mxh_proc_t *p, uint64_t h, uint32_t type,
@@ -142,13 +148,13 @@ int64_t mxh_handle_move(mxh_proc_t *src, uint64_t h, mxh_proc_t *dst);
 
 /* data as char * so that cffi passes a bytes object without copying */
 int64_t mxh_channel_write(mxh_proc_t *p, uint64_t h, const char *data,
-                          size_t nbytes, const uint64_t *hs, size_t n);
+                          size_t nbytes, const void *hs, size_t n);
 int64_t mxh_channel_read(mxh_proc_t *p, uint64_t h, uint32_t options,
                          uint64_t max_bytes, uint64_t max_handles,
                          char *data_out, uint32_t *handles_out,
                          uint64_t *actual);
 int64_t mxh_channel_call(mxh_proc_t *p, uint64_t h, const char *data,
-                         size_t nbytes, const uint64_t *hs, size_t n,
+                         size_t nbytes, const void *hs, size_t n,
                          uint64_t deadline, uint64_t max_bytes,
                          uint64_t max_handles, char *data_out,
                          uint32_t *handles_out, uint64_t *actual);

@@ -9,6 +9,7 @@ names.
 """
 from __future__ import annotations
 
+import struct
 from typing import (TYPE_CHECKING, Any, Dict, Iterable, List, Optional,
                     Tuple, overload)
 
@@ -75,9 +76,36 @@ _signal = _core.object_signal
 _write = _core.channel_write
 _read = _core.channel_read
 _unpack = ffi.unpack
+
 _ZERO = 0
 _MAX_BYTES = _core.CHANNEL_MAX_BYTES
 _MAX_HANDLES = _core.TRANSIT_MAX
+_MAX_TRANSIT_VALUES = int(_core.TRANSIT_MAX)
+
+
+def _new_packer(n: int) -> Any:
+    pack = struct.Struct("=%dQ" % n).pack
+    if n < len(_PACK):
+        _PACK[n] = pack
+    return pack
+
+
+#: ``_PACK[n](*values)``: ``n`` handle values as the C array of uint64_t
+#: that close_many, write and call take (cffi passes bytes to ``const void
+#: *`` without a copy).  struct is also the type check: it takes ints and
+#: ``__index__`` objects only, where cffi's own list conversion would take
+#: anything with ``__int__`` (a Fraction, a Decimal); and it snapshots a
+#: list (``*values``) before any ``__index__`` runs.  Filled on first use.
+_PACK: List[Any] = [None] * (_MAX_TRANSIT_VALUES + 1)
+
+
+def _pack(values: Sequence[int]) -> bytes:
+    """``values`` (already checked ints in 0 .. 2**64-1) as a C array."""
+    n = len(values)
+    pack = _PACK[n] if n < len(_PACK) else None
+    return (pack or _new_packer(n))(*values)  # type: ignore[no-any-return]
+
+
 PORT_PAYLOAD = _core.PORT_PAYLOAD
 _U64 = 2**64 - 1
 _BUFFER_TOO_SMALL = int(ERR_BUFFER_TOO_SMALL)
@@ -199,6 +227,8 @@ class Process:
     def mx_handle_close(self, h: int) -> None:
         """Closes handle ``h``.  ``BAD_HANDLE`` (also for ``HANDLE_INVALID``)."""
         try:
+            if not isinstance(h, int):
+                raise TypeError  # cffi would take any __int__ (a Fraction)
             rc = _close(self._p, h)
         except Exception:
             rc = _close(self._p, handle_arg(h))
@@ -212,17 +242,20 @@ class Process:
         ``BAD_HANDLE`` if any item was invalid (0, out of range, stale, or
         given a second time), after closing all the valid ones.
         """
-        # A tuple, never a list: cffi converts a list's items holding
-        # borrowed pointers, and an item's __int__ may empty the list.
         t = type(hs)
         values: Sequence[int]
-        values = (hs if t is tuple  # type: ignore[assignment]  # a tuple
-                  else tuple(hs) if t is list else tuple(_seq(hs)))
+        values = (hs if t is tuple or t is list  # type: ignore[assignment]
+                  else _seq(hs))
         try:
-            rc = _close_many(self._p, values, len(values))
+            n = len(values)
+            pack = _PACK[n] if n < len(_PACK) else None
+            rc = _close_many(self._p, (pack or _new_packer(n))(*values), n)
         except Exception:
-            values = [handle_arg(x, "handle") for x in _seq(hs)]
-            rc = _close_many(self._p, values, len(values))
+            # An item that is not an int (TypeError, nothing closed) or out
+            # of range (0: never valid).  ``values`` is the snapshot: ``hs``
+            # may be a one-shot iterator.
+            values = [handle_arg(x, "handle") for x in list(values)]
+            rc = _close_many(self._p, _pack(values), len(values))
         if rc:
             raise MxError(rc, "mx_handle_close_many")
 
@@ -230,6 +263,8 @@ class Process:
         """A new handle to ``h``'s object with ``rights`` (a subset, or
         ``RIGHT_SAME_RIGHTS``).  Needs ``RIGHT_DUPLICATE``."""
         try:
+            if not (isinstance(h, int) and isinstance(rights, int)):
+                raise TypeError  # cffi would take any __int__ (a Fraction)
             rc = _dup(self._p, h, rights)
         except Exception:
             rc = self._slow_handle_rights(_dup, "mx_handle_duplicate", h,
@@ -242,6 +277,8 @@ class Process:
         """A new handle with ``rights`` replacing ``h`` (closed on success,
         untouched on failure)."""
         try:
+            if not (isinstance(h, int) and isinstance(rights, int)):
+                raise TypeError  # cffi would take any __int__ (a Fraction)
             rc = _replace(self._p, h, rights)
         except Exception:
             rc = self._slow_handle_rights(_replace, "mx_handle_replace", h,
@@ -331,20 +368,20 @@ class Process:
         try:
             if type(data) is not bytes or options is not _ZERO:
                 raise TypeError
-            # cffi converts a list's items holding borrowed pointers, and an
-            # item's __int__ may empty the list: hand it a tuple.  Nothing
-            # else (a subclass's __len__ may lie about what cffi copied).
+            # An exact list or tuple only (a subclass's __len__ may lie);
+            # _PACK snapshots and type-checks the items.  More than 1,024
+            # take the slow path (IndexError), which reports OUT_OF_RANGE.
             t = type(handles)
-            if t is list:
-                handles = tuple(handles)
-            elif t is not tuple:
+            if (t is not tuple and t is not list) or not isinstance(h, int):
                 raise TypeError
-            rc = _write(self._p, h, data, len(data), handles, len(handles))
+            n = len(handles)
+            pack = _PACK[n] or _new_packer(n)
+            rc = _write(self._p, h, data, len(data), pack(*handles), n)
         except Exception:
             hv = handle_arg(h)
             buf, nbytes, values = self._message_args(
                 data, handles, options, "mx_channel_write")
-            rc = _write(self._p, hv, buf, nbytes, values, len(values))
+            rc = _write(self._p, hv, buf, nbytes, _pack(values), len(values))
         if rc:
             raise MxError(rc, "mx_channel_write")
 
@@ -369,7 +406,8 @@ class Process:
         pool = self.kernel._buffers
         b = pool.pop() if pool else _core.ReadBuffers()
         try:
-            if max_bytes is None and max_handles is None:
+            if (max_bytes is None and max_handles is None
+                    and isinstance(h, int) and isinstance(options, int)):
                 rc = _read(self._p, h, options, _MAX_BYTES, _MAX_HANDLES,
                            b.data, b.handles, b.actual)
             else:
@@ -418,8 +456,9 @@ class Process:
         mb, mh = self._read_limits(max_bytes, max_handles, syscall)
         pool = self.kernel._buffers
         b = pool.pop() if pool else _core.ReadBuffers()
-        rc = _core.channel_call(self._p, handle_arg(h), buf, nbytes, values,
-                                len(values), dl, mb, mh, b.data, b.handles,
+        rc = _core.channel_call(self._p, handle_arg(h), buf, nbytes,
+                                _pack(values), len(values), dl, mb, mh,
+                                b.data, b.handles,
                                 b.actual)
         if rc < 0:
             pool.append(b)
@@ -556,6 +595,8 @@ class Process:
         pool = self.kernel._packets
         out = pool.pop() if pool else ffi.new("mxh_packet_t *")
         try:
+            if not (isinstance(port, int) and isinstance(deadline, int)):
+                raise TypeError  # cffi would take any __int__ (a Fraction)
             rc = _port_wait(self._p, port, deadline, out)
         except Exception:
             pv = handle_arg(port)
@@ -598,6 +639,9 @@ class Process:
     def mx_object_signal(self, h: int, clear_mask: int, set_mask: int) -> None:
         """Clears then sets user-settable signal bits on ``h``'s object."""
         try:
+            if not (isinstance(h, int) and isinstance(clear_mask, int)
+                    and isinstance(set_mask, int)):
+                raise TypeError  # cffi would take any __int__ (a Fraction)
             rc = _signal(self._p, h, clear_mask, set_mask, 0)
         except Exception:
             rc = self._slow_signal(h, clear_mask, set_mask, 0,
@@ -609,6 +653,9 @@ class Process:
                               set_mask: int) -> None:
         """As :meth:`mx_object_signal`, on the object's peer."""
         try:
+            if not (isinstance(h, int) and isinstance(clear_mask, int)
+                    and isinstance(set_mask, int)):
+                raise TypeError  # cffi would take any __int__ (a Fraction)
             rc = _signal(self._p, h, clear_mask, set_mask, 1)
         except Exception:
             rc = self._slow_signal(h, clear_mask, set_mask, 1,
@@ -644,7 +691,8 @@ class Process:
         """Information about ``h`` by ``topic`` (``INFO_*``; checked first:
         ``NOT_SUPPORTED`` for an unknown one)."""
         syscall = "mx_object_get_info"
-        if topic == _BASIC and type(h) is int and 0 < h <= _VALUE_MAX:
+        if (type(h) is int and 0 < h <= _VALUE_MAX and isinstance(topic, int)
+                and topic == _BASIC):
             # Fast path: a pooled out-struct, one C call, one record.
             pool = self.kernel._infos
             info = pool.pop() if pool else ffi.new("mxh_handle_info_t *")

@@ -63,13 +63,6 @@ TOPICS = {int(mx.INFO_HANDLE_VALID), int(mx.INFO_HANDLE_BASIC),
           int(mx.INFO_JOB_CHILDREN), int(mx.INFO_JOB_PROCESSES),
           int(mx.INFO_PROCESS_HANDLES)}
 
-#: Inputs with a known, reported mismatch: cffi converts any object with
-#: ``__int__`` (Fraction, Decimal, ...) on the syscalls' fast paths instead
-#: of raising TypeError (see the sweep's report).  Their mismatches are
-#: counted apart; the sweep fails if one of them stops mismatching, so the
-#: list cannot outlive the bug.
-KNOWN_INT_LIKE = ("Fraction", "Decimal", "IntOnly")
-
 RAW_INTS = [-2**200, -2**64 - 1, -2**64, -2**63 - 1, -2**63, -2**32,
             -2**31 - 1, -2**31, -2, -1, 0, 1, 2, 3, 255, 2**24, 2**31 - 2,
             2**31 - 1, 2**31, 2**31 + 1, 2**32 - 1, 2**32, 2**32 + 1,
@@ -856,8 +849,6 @@ class Sweep:
         self.pairs = 0
         self.skipped = 0
         self.failures: List[str] = []
-        self.known: List[str] = []
-        self.known_ok = 0
         self.verbose = verbose
         self.loop = asyncio.new_event_loop()
 
@@ -894,12 +885,6 @@ class Sweep:
         after = sc.state()
         if after != sc.ref:
             problems.append("kernel changed")
-        known = any(word in label for word in KNOWN_INT_LIKE)
-        if known and not problems:
-            self.known_ok += 1
-        if problems and known:
-            self.known.append("%s %s: %s" % (call.name, label, "; ".join(problems)))
-            return type(sc)()
         if problems:
             self.failures.append("%s %s: %s" % (call.name, label, "; ".join(problems)))
             if self.verbose:
@@ -1107,14 +1092,6 @@ def main(argv: List[str]) -> int:
     print("pairs tried: %d" % sw.pairs)
     print("pairs skipped as valid: %d" % sw.skipped)
     print("mismatches: %d" % len(sw.failures))
-    print("known int-like mismatches: %d (%d int-like pairs correct)"
-          % (len(sw.known), sw.known_ok))
-    if "-v" in argv:
-        for f in sw.known:
-            print("KNOWN", f)
-    if not sw.known:
-        print("KNOWN_INT_LIKE no longer mismatches: remove it")
-        return 1
     return 1 if sw.failures else 0
 
 

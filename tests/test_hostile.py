@@ -131,3 +131,51 @@ def test_dead_caller_wrong_type_handle_is_type_error(kernel, init):
     with pytest.raises(mx.MxError) as e:
         dead.mx_channel_write(1, b"x")
     assert e.value.status == mx.ERR_BAD_STATE
+
+
+def _int_likes(v):
+    """Objects cffi alone would convert through ``__int__``; SPEC wants
+    TypeError for anything that is not an int or an ``__index__`` object."""
+    from decimal import Decimal
+    from fractions import Fraction
+    return [Fraction(2 * v + 1, 2), Decimal(v), float(v)]
+
+
+def test_int_like_arguments_are_type_errors_and_change_nothing(kernel, init):
+    p = init
+    ev = p.mx_event_create()
+    a, b = p.mx_channel_create()
+    before = kernel.snapshot()
+    calls = []
+    for x in _int_likes(ev):
+        calls += [
+            lambda x=x: p.mx_handle_close(x),
+            lambda x=x: p.mx_handle_close_many([ev, x]),
+            lambda x=x: p.mx_handle_close_many(iter([ev, x])),
+            lambda x=x: p.mx_handle_duplicate(x, mx.RIGHT_SAME_RIGHTS),
+            lambda x=x: p.mx_handle_duplicate(ev, type(x)(int(mx.RIGHT_SAME_RIGHTS))),
+            lambda x=x: p.mx_handle_replace(x, mx.RIGHT_SAME_RIGHTS),
+            lambda x=x: p.mx_object_signal(x, 0, mx.USER_SIGNAL_0),
+            lambda x=x: p.mx_object_signal(ev, 0, type(x)(int(mx.USER_SIGNAL_0))),
+            lambda x=x: p.mx_channel_write(a, b"", [ev, x]),
+            lambda x=x: p.mx_channel_write(type(x)(a), b"", [ev]),
+            lambda x=x: p.mx_channel_read(type(x)(b)),
+            lambda x=x: p.mx_object_get_info(ev, type(x)(int(mx.INFO_HANDLE_BASIC))),
+        ]
+    for call in calls:
+        with pytest.raises(TypeError):
+            call()
+        assert kernel.snapshot() == before
+    # An __index__ object is an int to every syscall (SPEC section 3).
+    class Index:
+        def __init__(self, v):
+            self.v = v
+
+        def __index__(self):
+            return self.v
+
+    same = Index(int(mx.RIGHT_SAME_RIGHTS))
+    p.mx_channel_write(a, b"", [Index(p.mx_handle_duplicate(Index(ev), same))])
+    _, (got,) = p.mx_channel_read(Index(b))
+    p.mx_handle_close_many((Index(got), Index(ev)))
+    p.mx_handle_close_many(x for x in (a, b))

@@ -100,24 +100,26 @@ class MxError(Exception):
     status: int = 0
 
     def __new__(cls, status: int = 0, syscall: str = "", **extra: Any) -> "MxError":
-        sub = _BY_STATUS.get(int(status), cls) if cls is MxError else cls
+        sub = (_BY_STATUS.get(status if type(status) is int else int(status), cls)
+               if cls is MxError else cls)
         return super().__new__(sub)
 
     def __init__(self, status: int = 0, syscall: str = "", **extra: Any) -> None:
-        try:
-            st = Status(int(status))
-            name = st.name
-            meaning = _MEANING.get(st, "")
-        except ValueError:
-            name = "ERR_%d" % int(status)
-            meaning = "unknown status"
-        self.status = int(status)
-        self.name = name
+        # Errors are ordinary results in a simulator (SHOULD_WAIT while
+        # polling, TIMED_OUT): a dict lookup, not an enum construction.
+        st = status if type(status) is int else int(status)
+        text = _TEXT.get(st)
+        if text is None:
+            self.name = "ERR_%d" % st
+            text = "%s (unknown status)" % self.name
+        else:
+            self.name = _NAME[st]
+        self.status = st
         self.syscall = syscall
-        for key, value in extra.items():
-            setattr(self, key, value)
-        where = syscall + ": " if syscall else ""
-        super().__init__("%s%s (%s)" % (where, name, meaning))
+        if extra:
+            for key, value in extra.items():
+                setattr(self, key, value)
+        super().__init__(syscall + ": " + text if syscall else text)
 
     def __reduce__(self) -> Any:
         extra = {k: v for k, v in self.__dict__.items()
@@ -133,6 +135,11 @@ def _class_name(status: Status) -> str:
     words = status.name[len("ERR_"):].split("_")
     return "".join(w.capitalize() for w in words) + "Error"
 
+
+#: status -> its name, and the message's tail "NAME (meaning)".
+_NAME: Dict[int, str] = {int(st): st.name for st in Status}
+_TEXT: Dict[int, str] = {int(st): "%s (%s)" % (st.name, _MEANING.get(st, ""))
+                         for st in Status}
 
 _BY_STATUS: Dict[int, Type[MxError]] = {}
 for _st in Status:

@@ -11,13 +11,14 @@
 # libFuzzer needs clang and its runtime (Debian: clang libclang-rt-14-dev;
 # .ci/fuzz installs them when clang is missing).  The harness is compiled
 # together with the library sources so that the sanitizers and the
-# coverage instrumentation cover the library too.
+# coverage instrumentation cover the library too, and with allocation
+# failure injection, which the harness arms for some operations.
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS    ?=
 FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
-                -fno-sanitize-recover=all -g -O1
+                -fno-sanitize-recover=all -g -O1 -DMXH_FAULT_INJECTION
 
 .PHONY: fuzz
 

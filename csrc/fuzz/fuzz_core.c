@@ -10,7 +10,10 @@
  * read, call, with handles), signals and polling waits, ports (queue, wait,
  * async waits, cancel), tasks (jobs, processes, threads, start, exit, kill,
  * info) and collection.  Every call is single-threaded and never blocks
- * (deadlines are in the past).
+ * (deadlines are in the past).  An operation may be prefixed by a fault: its
+ * nth allocation fails (the library is built with -DMXH_FAULT_INJECTION),
+ * and a call that then fails with NO_MEMORY must leave the kernel exactly
+ * as it was.
  *
  * The harness keeps a shadow of the kernel - every process's handles
  * (value, rights, koid, type) and every queued message (bytes checksum,
@@ -549,6 +552,11 @@ static void expect_pre(int64_t rc, int64_t pre)
         ASSERT_EQ(rc, pre);
 }
 
+/* An allocation failure is armed for this operation (op FAULT): any call
+ * may then fail with NO_MEMORY, which must leave the kernel unchanged. */
+static bool g_fault;
+#define NOMEM(rc) (g_fault && (rc) == MXH_ERR_NO_MEMORY)
+
 static uint64_t live_handles(world_t *w)
 {
     mxh_stats_t s;
@@ -584,7 +592,8 @@ static const uint32_t k_types[] = {MXH_OBJ_EVENT, MXH_OBJ_PORT,
 
 /* ---- the operations ---------------------------------------------------------------- */
 
-#define NOPS 30
+#define NOPS 30      /* operations run_op knows */
+#define OP_FAULT 30  /* the next operation runs with its nth allocation failing */
 enum { CHANGES, UNCHANGED_ON_FAILURE, QUERY };
 
 static uint8_t g_data[MXH_CHANNEL_MAX_BYTES + 64];
@@ -618,6 +627,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint32_t r = some_rights(in, type);
         uint64_t before = live_handles(w);
         rc = mxh_object_create_handle(pp, type, r);
+        if (NOMEM(rc))
+            break;
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         else if (before + 1 > w->max_handles)
@@ -638,6 +649,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         mxh_koid_t koids[2] = {0, 0};
         uint64_t before = live_handles(w);
         rc = mxh_pair_create_handles(pp, type, r, out, koids);
+        if (NOMEM(rc))
+            break;
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         else if (before + 2 > w->max_handles)
@@ -657,9 +670,17 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint32_t type = t3[u8(in) % 3];
         uint32_t r = some_rights(in, type);
         mxh_obj_t *o = mxh_object_create(w->k, type, 0);
-        ASSERT(o != NULL);
+        if (!o) {
+            ASSERT(g_fault);
+            return 0;
+        }
         uint64_t before = live_handles(w);
         rc = mxh_handle_create(pp, o, r);
+        if (NOMEM(rc)) {
+            mxh_object_release(o);
+            *mode = CHANGES;
+            break;
+        }
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         else if (before + 1 > w->max_handles)
@@ -676,6 +697,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint64_t h = pick(w, in, pi, 0);
         int64_t pre = pre_status(w, pi, h);
         rc = mxh_handle_close(pp, h);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre)
             ASSERT_EQ(rc, MXH_OK);
@@ -699,6 +722,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
             nvalid += !bad;
         }
         rc = mxh_handle_close_many(pp, hs, n);
+        if (NOMEM(rc))
+            break;
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         else
@@ -725,6 +750,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint64_t before = live_handles(w);
         rc = op == 5 ? mxh_handle_duplicate(pp, h, r)
                      : mxh_handle_replace(pp, h, r);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (pre)
             break;
@@ -784,6 +811,10 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
             rc = mxh_channel_call(pp, h, g_data, nbytes, hs, n, 0,
                                   MXH_CHANNEL_MAX_BYTES, MXH_TRANSIT_MAX,
                                   g_rbuf, g_rhandles, actual);
+        if (NOMEM(rc)) {
+            msg_free(&m);
+            break;
+        }
         expect_pre(rc, pre);
         /* Sent: the write succeeded, or the call wrote and then timed out
          * (no thread can reply: the caller is the only thread). */
@@ -836,6 +867,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint64_t actual[2] = {0, 0};
         rc = mxh_channel_read(pp, h, opts, max_bytes, max_handles, g_rbuf,
                               g_rhandles, actual);
+        if (NOMEM(rc))
+            break;
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         else if (opts & ~MXH_CHANNEL_READ_MAY_DISCARD)
@@ -887,6 +920,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         int peer = (b >> 3) & 1;
         int64_t pre = pre_status(w, pi, h);
         rc = mxh_object_signal(pp, h, clear, set, peer);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre && !(sh_get(p, h)->rights & MXH_RIGHT_WRITE))
             ASSERT_EQ(rc, MXH_ERR_ACCESS_DENIED);
@@ -898,6 +933,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint32_t obs = 0;
         int64_t pre = pre_status(w, pi, h);
         rc = mxh_object_wait_one(pp, h, sig, 0, &obs);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre && !(sh_get(p, h)->rights & MXH_RIGHT_READ))
             ASSERT_EQ(rc, MXH_ERR_ACCESS_DENIED);
@@ -920,6 +957,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
             sig[i] = u8(in) & 1 ? u32(in) : 0xffffffffu;
         }
         rc = mxh_object_wait_many(pp, hs, sig, n, 0, obs);
+        if (NOMEM(rc))
+            break;
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         for (size_t i = 0; i < n && !dead; i++) {   /* checked in order */
@@ -945,6 +984,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
             user[i] = u8(in);
         int64_t pre = pre_status(w, pi, port);
         rc = mxh_port_queue(pp, port, key, (int32_t)u32(in), user, len);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre) {
             sh_t *s = sh_get(p, port);
@@ -965,6 +1006,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         mxh_packet_t pkt;
         int64_t pre = pre_status(w, pi, port);
         rc = mxh_port_wait(pp, port, 0, &pkt);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre) {
             sh_t *s = sh_get(p, port);
@@ -986,6 +1029,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint32_t opts = b < 250 ? b & 1 : b;
         int64_t pre = pre_status(w, pi, port);
         rc = mxh_object_wait_async(pp, h, port, key, sig, opts, (b >> 1) & 1);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre && sh_get(p, port)->type == MXH_OBJ_PORT &&
             (sh_get(p, port)->rights & MXH_RIGHT_WRITE) && find(p, h) < 0)
@@ -999,6 +1044,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint64_t h = pick(w, in, pi, 0);
         int64_t pre = pre_status(w, pi, port);
         rc = mxh_port_cancel(pp, port, h, u8(in));
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (rc >= 0)
             *mode = CHANGES;
@@ -1012,6 +1059,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         bool ok = !dead && s && (s->rights & MXH_RIGHT_TRANSFER);
         bool ddead = proc_dead(d);
         rc = mxh_handle_move(pp, h, d->p);
+        if (NOMEM(rc))
+            break;
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         else if (!ok)
@@ -1028,6 +1077,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
     }
     case 18: /* collect */
         rc = mxh_kernel_collect(w->k);
+        if (NOMEM(rc))
+            break;
         ASSERT(rc >= 0);
         *mode = CHANGES;
         break;
@@ -1037,6 +1088,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         int64_t pre = pre_status(w, pi, job);
         uint64_t before = live_handles(w);
         rc = mxh_job_create(pp, job, opts);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (rc == MXH_ERR_NO_RESOURCES)
             ASSERT(before + 1 > w->max_handles);
@@ -1057,6 +1110,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint64_t before = live_handles(w);
         mxh_proc_t *np = NULL;
         rc = mxh_process_create(pp, job, mix(w->np + 77), opts, &np);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (rc == MXH_ERR_NO_RESOURCES)
             ASSERT(before + 1 > w->max_handles);
@@ -1076,6 +1131,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint32_t opts = u8(in) < 240 ? 0 : u8(in);
         int64_t pre = pre_status(w, pi, proc);
         rc = mxh_thread_create(pp, proc, opts);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (rc > 0) {
             mxh_handle_info_t hi;
@@ -1095,6 +1152,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
             a = *sh_get(p, arg);
         mxh_koid_t koid = 0;
         rc = mxh_process_start(pp, proc, th, arg, &koid);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (rc > 0) {
             int di = proc_by_koid(w, koid);
@@ -1110,11 +1169,15 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         uint64_t th = pick(w, in, pi, MXH_OBJ_THREAD);
         int64_t pre = pre_status(w, pi, th);
         rc = mxh_thread_start(pp, th);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         break;
     }
     case 24: /* process_exit */
         rc = mxh_process_exit(pp, (int64_t)u32(in));
+        if (NOMEM(rc))
+            break;
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         *mode = CHANGES;
@@ -1124,6 +1187,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
                                                 : MXH_OBJ_JOB);
         int64_t pre = pre_status(w, pi, t);
         rc = mxh_task_kill(pp, t);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre) {
             sh_t *s = sh_get(p, t);
@@ -1141,6 +1206,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         if (p->kind == P_INIT && u8(in) < 200)
             return 0;
         rc = mxh_proc_kill(pp);
+        if (NOMEM(rc))
+            break;
         if (dead)
             ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
         else
@@ -1156,6 +1223,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         int64_t pre = pre_status(w, pi, h);
         mxh_handle_info_t hi;
         rc = mxh_handle_basic(pp, h, &hi);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre) {
             sh_t *s = sh_get(p, h);
@@ -1167,6 +1236,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         }
         mxh_obj_t *o = NULL;
         rc = mxh_handle_get(pp, h, type, rights, &o);
+        if (NOMEM(rc))
+            break;
         expect_pre(rc, pre);
         if (!pre) {
             sh_t *s = sh_get(p, h);
@@ -1194,6 +1265,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         int64_t pre = pre_status(w, pi, h);
         if (topic == MXH_INFO_PROCESS_HANDLES) {
             rc = mxh_process_handles_of(pp, h, g_hinfo, g_hinfo_cap);
+            if (NOMEM(rc))
+                break;
             expect_pre(rc, pre);
             sh_t *s = pre ? NULL : sh_get(p, h);
             if (s && s->type == MXH_OBJ_PROCESS &&
@@ -1206,6 +1279,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
             mxh_process_info_t info;
             mxh_koid_t koids[16];
             rc = mxh_task_info(pp, h, topic, &info, koids, 16);
+            if (NOMEM(rc))
+                break;
             if (topic == 0 && !dead)   /* the topic is checked first */
                 ASSERT_EQ(rc, MXH_ERR_NOT_SUPPORTED);
             else
@@ -1220,6 +1295,8 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
         int64_t pre = pre_status(w, pi, h);
         mxh_handle_info_t hi;
         rc = mxh_handle_basic(pp, h, &hi);
+        if (NOMEM(rc))
+            break;
         if (pre)
             ASSERT_EQ(rc, pre);
         else
@@ -1331,11 +1408,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_world(&w);
     while (in.i < in.n && g_step < MAXOPS) {
         g_step++;
-        int op = u8(&in) % NOPS;
+        int op = u8(&in) % (NOPS + 1);
+        uint64_t nth = 0;
+        if (op == OP_FAULT) {
+            nth = 1 + u8(&in) % 8;
+            op = u8(&in) % NOPS;
+        }
         g_op = op;
         int mode = 0;
         snapshot(&w, &g_before);
+        g_fault = nth != 0;
+        mxh_fault_fail_nth(nth);
         int64_t rc = run_op(&w, &in, op, &mode);
+        mxh_fault_fail_nth(0);
+        g_fault = false;
+        if (rc == MXH_ERR_NO_MEMORY) {
+            ASSERT(nth != 0);
+            if (op != 2)
+                mode = UNCHANGED_ON_FAILURE;
+        }
         if (mode == QUERY || (mode == UNCHANGED_ON_FAILURE && rc < 0)) {
             snapshot(&w, &g_after);
             if (g_before.n != g_after.n ||

@@ -13,6 +13,7 @@ The handle tables, reference counts, rights and signals live in a C core
 from __future__ import annotations
 
 import time as _time
+import types as _types
 
 # "X as X": an explicit re-export, so type checkers in strict mode (no
 # implicit re-exports) see these names as the package's own.
@@ -42,4 +43,14 @@ def deadline_after(ns: int) -> int:
     return min(_time.monotonic_ns() + ns, TIME_INFINITE)
 
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+def _exported(name: str, value: object) -> bool:
+    """The package's own public names: constants (upper case) and the
+    classes and functions of mxhandles' modules, not what the star imports
+    dragged in with them (``enum``, ``typing`` names, submodules)."""
+    if name.startswith("_") or isinstance(value, _types.ModuleType):
+        return False
+    return name.isupper() or getattr(value, "__module__", "").startswith("mxhandles")
+
+
+__all__ = sorted(name for name, value in list(globals().items())
+                 if _exported(name, value))

@@ -10,6 +10,8 @@
         p.mx_channel_write(a, b"hello")
         print(await reader)              # (b'hello', [])
 
+    asyncio.run(main())
+
 No thread per waiter: each process that awaits something gets one
 *dispatcher* — a port of its own (a handle in its table, visible like any
 other) and one daemon thread blocked in ``mx_port_wait`` on it with the GIL

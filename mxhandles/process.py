@@ -544,7 +544,10 @@ class Process:
                              signals: int, options: int) -> None:
         """Asks for a packet on ``port`` (with ``key``) when any of
         ``signals`` is asserted on ``h``'s object: once
-        (``WAIT_ASYNC_ONCE``) or every time (``WAIT_ASYNC_REPEATING``)."""
+        (``WAIT_ASYNC_ONCE``), or again and again (``WAIT_ASYNC_REPEATING``):
+        after its packet has been taken off the port, the next assertion of
+        a watched signal queues a new one (one packet at a time, none for a
+        signal that merely stays asserted)."""
         syscall = "mx_object_wait_async"
         hv, pv = handle_arg(h), handle_arg(port)
         for value, what in ((key, "key"), (signals, "signals"),

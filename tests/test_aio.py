@@ -643,3 +643,19 @@ def test_dispatcher_of_a_dead_process_leaves_the_registry(kernel, init):
         time.sleep(0.01)
     assert not aio_threads()
     init.mx_handle_close(ph)
+
+
+def test_module_docstring_example_runs(capsys):
+    import textwrap
+    doc = aio.__doc__
+    start = doc.index("    import asyncio")
+    end = doc.index("asyncio.run(main())") + len("asyncio.run(main())")
+    exec(textwrap.dedent(doc[start:end]), {})
+    assert capsys.readouterr().out == "(b'hello', [])\n"
+    # The example leaves its process's dispatcher running; stop it.
+    for d in list(aio._dispatchers.values()):
+        aio.close(d.process)
+    end = time.monotonic() + JOIN
+    while aio_threads() and time.monotonic() < end:
+        time.sleep(0.01)
+    assert not aio_threads()

@@ -62,8 +62,8 @@ class Kernel:
         self._k = ffi.gc(k, _core.kernel_release)
         # Pooled out-buffers for channel reads (see _core.ReadBuffers).
         self._buffers: List[_core.ReadBuffers] = []
-        self._infos: List[Any] = []     # pooled mxh_handle_info_t
-        self._packets: List[Any] = []   # pooled mxh_packet_t
+        self._infos: List[Any] = []     # pooled (mxh_handle_info_t, buffer)
+        self._packets: List[Any] = []   # pooled (mxh_packet_t, buffer)
 
         # Boot: root job, init and its thread (the kernel's references),
         # and init's handle to the root job.

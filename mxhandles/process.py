@@ -117,6 +117,7 @@ _BASIC = int(INFO_HANDLE_BASIC)
 _VALUE_MAX = 2**31 - 1
 _handle_basic = _core.handle_basic
 _port_wait = _core.port_wait
+_port_queue = _core.port_queue
 _JOB = int(ObjType.JOB)
 _EVENT = int(ObjType.EVENT)
 _PORT = int(ObjType.PORT)
@@ -137,14 +138,45 @@ _TASK_TOPICS = frozenset((int(INFO_PROCESS), int(INFO_PROCESS_THREADS),
 _tuple_new = tuple.__new__
 
 
-def packet_from_c(p: Any) -> Packet:
-    """A :class:`Packet` from an ``mxh_packet_t``."""
-    if p.type == 0:
-        return _tuple_new(Packet, (p.key, 0, p.status, None,
-                                   ffi.buffer(p.user)[:]))
-    return _tuple_new(Packet, (p.key, p.type, p.status,
-                               _tuple_new(SignalInfo, (p.trigger, p.observed,
-                                                       p.count)),
+def _layout(ctype: str, fields: Tuple[str, ...], fmt: str) -> Any:
+    """A ``struct.Struct`` that reads C struct ``ctype`` in one call (one
+    cffi field read costs about as much as the whole unpack); checked
+    against the offsets and size cffi got from the compiler."""
+    layout = struct.Struct(fmt)
+    offsets = [ffi.offsetof(ctype, f) for f in fields]
+    sizes = [struct.calcsize("=" + c) for c in fmt[1:].replace("32s", "s")]
+    sizes[-1] = layout.size - offsets[-1]
+    expect = [sum(sizes[:i]) for i in range(len(fields))]
+    if offsets != expect or ffi.sizeof(ctype) != layout.size:
+        raise ImportError("mxhandles: %s does not have the layout %r"
+                          % (ctype, fmt))
+    return layout.unpack_from
+
+
+_unpack_packet = _layout(
+    "mxh_packet_t",
+    ("key", "type", "status", "trigger", "observed", "count", "user"),
+    "=QIiIIQ32s")
+_unpack_info = _layout(
+    "mxh_handle_info_t",
+    ("value", "type", "rights", "signals", "koid", "related_koid"),
+    "=IIIIQQ")
+
+
+def new_out(ctype: str) -> Tuple[Any, Any]:
+    """A pooled out-struct: the cdata C writes and a buffer over it."""
+    out = ffi.new(ctype)
+    return out, ffi.buffer(out)
+
+
+def packet_from_c(buf: Any) -> Packet:
+    """A :class:`Packet` from the bytes of an ``mxh_packet_t``."""
+    key, type_, status, trigger, observed, count, user = _unpack_packet(buf)
+    if type_ == 0:
+        return _tuple_new(Packet, (key, 0, status, None, user))
+    return _tuple_new(Packet, (key, type_, status,
+                               _tuple_new(SignalInfo, (trigger, observed,
+                                                       count)),
                                None))
 
 
@@ -564,6 +596,21 @@ class Process:
     def mx_port_queue(self, port: int, packet: UserPacketLike) -> None:
         """Queues a user packet: any object with ``key``, ``status`` and
         ``user`` (at most 32 bytes) attributes, e.g. ``mx.PortPacket``."""
+        try:
+            user = packet.user
+            key = packet.key
+            status = packet.status
+            if (type(user) is not bytes or not isinstance(port, int)
+                    or not isinstance(key, int) or not isinstance(status, int)):
+                raise TypeError
+            rc = _port_queue(self._p, port, key, status, user, len(user))
+        except Exception:
+            rc = self._slow_port_queue(port, packet)
+        if rc < 0:
+            raise MxError(rc, "mx_port_queue")
+
+    def _slow_port_queue(self, port: Any, packet: Any) -> int:
+        """Every argument checked in SPEC order; the C call's result."""
         syscall = "mx_port_queue"
         pv = handle_arg(port)
         try:
@@ -587,16 +634,15 @@ class Process:
             rc = _core.handle_get(self._p, pv, _PORT, _RIGHT_WRITE, ffi.NULL)
             raise MxError(rc if rc < 0 else ERR_INVALID_ARGS, syscall)
         # The core checks the port, then the payload's length.
-        rc = _core.port_queue(self._p, pv, k, st, payload, len(payload))
-        if rc < 0:
-            raise MxError(rc, syscall)
+        return _port_queue(self._p, pv, k, st, payload,  # type: ignore[no-any-return]
+                           len(payload))
 
     def mx_port_wait(self, port: int, deadline: int) -> Packet:
         """The next packet on ``port``, waiting until the deadline for one
         (``TIMED_OUT``).  The GIL is released while blocked."""
         syscall = "mx_port_wait"
         pool = self.kernel._packets
-        out = pool.pop() if pool else ffi.new("mxh_packet_t *")
+        out, buf = pool.pop() if pool else new_out("mxh_packet_t *")
         try:
             if not (isinstance(port, int) and isinstance(deadline, int)):
                 raise TypeError  # cffi would take any __int__ (a Fraction)
@@ -608,10 +654,10 @@ class Process:
             dl = u64_arg(deadline, "deadline", syscall)
             rc = _port_wait(self._p, pv, dl, out)
         if rc < 0:
-            pool.append(out)
+            pool.append((out, buf))
             raise MxError(rc, syscall)
-        packet = packet_from_c(out)
-        pool.append(out)
+        packet = packet_from_c(buf)
+        pool.append((out, buf))
         return packet
 
     def mx_port_cancel(self, port: int, h: int, key: int) -> None:
@@ -698,16 +744,15 @@ class Process:
                 and topic == _BASIC):
             # Fast path: a pooled out-struct, one C call, one record.
             pool = self.kernel._infos
-            info = pool.pop() if pool else ffi.new("mxh_handle_info_t *")
+            info, buf = pool.pop() if pool else new_out("mxh_handle_info_t *")
             rc = _handle_basic(self._p, h, info)
             if rc < 0:
-                pool.append(info)
+                pool.append((info, buf))
                 raise MxError(rc, syscall)
-            result = _tuple_new(HandleBasic, (info.koid, info.rights, info.type,
-                                              info.related_koid,
-                                              OBJ_PROP_WAITABLE))
-            pool.append(info)
-            return result
+            _, type_, rights, _, koid, related = _unpack_info(buf)
+            pool.append((info, buf))
+            return _tuple_new(HandleBasic, (koid, rights, type_, related,
+                                            OBJ_PROP_WAITABLE))
         hv = handle_arg(h)
         t = as_int(topic, "topic")
         if t == INFO_HANDLE_BASIC or t == INFO_HANDLE_VALID:

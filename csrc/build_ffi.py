@@ -198,6 +198,16 @@ int mxh_proc_state(mxh_proc_t *p, int64_t *retcode);
 
 void mxh_fault_fail_nth(uint64_t n);
 
+/* The binding's own: one channel read's out-buffers in one struct, so the
+ * default read (no limits given) passes 4 arguments instead of 8. */
+typedef struct mxh_read_bufs {
+    char data[65536];
+    uint32_t handles[1024];
+    uint64_t actual[3];
+} mxh_read_bufs_t;
+int64_t mxh_py_channel_read(mxh_proc_t *p, uint64_t h, uint32_t options,
+                            mxh_read_bufs_t *b);
+
 /* Floors for the benchmark: empty calls with the syscalls' argument types. */
 int64_t mxh_bench_empty_p(mxh_proc_t *p);
 int64_t mxh_bench_empty_ph(mxh_proc_t *p, uint64_t h);
@@ -206,6 +216,21 @@ int64_t mxh_bench_empty_phr(mxh_proc_t *p, uint64_t h, uint32_t r);
 
 SOURCE = r"""
 #include "mxhandles.h"
+
+/* Binding glue (plain C, no Python): a read into one struct of buffers,
+ * sized to SPEC's limits, which are then the read's limits. */
+typedef struct mxh_read_bufs {
+    char data[MXH_CHANNEL_MAX_BYTES];
+    uint32_t handles[MXH_TRANSIT_MAX];
+    uint64_t actual[3];
+} mxh_read_bufs_t;
+
+static int64_t mxh_py_channel_read(mxh_proc_t *p, uint64_t h,
+                                   uint32_t options, mxh_read_bufs_t *b)
+{
+    return mxh_channel_read(p, h, options, sizeof b->data, MXH_TRANSIT_MAX,
+                            b->data, b->handles, b->actual);
+}
 
 /* Empty functions with the syscalls' argument types: the cost of crossing
  * from Python into C and back, measured by the benchmark as the floor. */

@@ -65,6 +65,7 @@ handle_move = lib.mxh_handle_move
 
 channel_write = lib.mxh_channel_write
 channel_read = lib.mxh_channel_read
+channel_read_bufs = lib.mxh_py_channel_read
 channel_call = lib.mxh_channel_call
 
 object_wait_one = lib.mxh_object_wait_one
@@ -102,12 +103,25 @@ class ReadBuffers:
     Reads borrow a set from a pool (``list.pop``/``append`` are atomic under
     the GIL), so a read allocates nothing once the pool is warm."""
 
-    __slots__ = ("data", "handles", "actual")
+    __slots__ = ("bufs", "data", "handles", "actual", "data_view",
+                 "handle_view")
 
     def __init__(self) -> None:
-        self.data = new_uncleared("char[]", CHANNEL_MAX_BYTES)
-        self.handles = new_uncleared("uint32_t[]", TRANSIT_MAX)
-        self.actual = ffi.new("uint64_t[3]")
+        # One struct (mxh_read_bufs_t, the binding's glue in build_ffi.py):
+        # the default read passes it whole.  The fields are views into it.
+        self.bufs = new_uncleared("mxh_read_bufs_t *")
+        self.data = self.bufs.data
+        self.handles = self.bufs.handles
+        self.actual = self.bufs.actual
+        # What a read returns is sliced out of these: a memoryview slice
+        # and tobytes()/tolist() cost less than ffi.unpack's argument
+        # parsing.
+        self.data_view = memoryview(ffi.buffer(self.data))
+        self.handle_view = memoryview(ffi.buffer(self.handles)).cast("I")
+
+
+if memoryview(b"\0" * 4).cast("I").itemsize != ffi.sizeof("uint32_t"):
+    raise ImportError("mxhandles: the 'I' format is not uint32_t here")
 
 
 def unpack_u32(buf: Any, n: int) -> List[int]:

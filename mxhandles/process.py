@@ -75,7 +75,7 @@ _create = _core.object_create_handle
 _signal = _core.object_signal
 _write = _core.channel_write
 _read = _core.channel_read
-_unpack = ffi.unpack
+_read_bufs = _core.channel_read_bufs
 
 _ZERO = 0
 _MAX_BYTES = _core.CHANNEL_MAX_BYTES
@@ -440,8 +440,7 @@ class Process:
         try:
             if (max_bytes is None and max_handles is None
                     and isinstance(h, int) and isinstance(options, int)):
-                rc = _read(self._p, h, options, _MAX_BYTES, _MAX_HANDLES,
-                           b.data, b.handles, b.actual)
+                rc = _read_bufs(self._p, h, options, b.bufs)
             else:
                 raise TypeError
         except Exception:
@@ -461,8 +460,8 @@ class Process:
             raise MxError(rc, "mx_channel_read")
         nh = rc >> 32
         nb = rc & 0xFFFFFFFF
-        result = (_unpack(b.data, nb) if nb else b"",
-                  _unpack(b.handles, nh) if nh else [])
+        result = (b.data_view[:nb].tobytes() if nb else b"",
+                  b.handle_view[:nh].tolist() if nh else [])
         pool.append(b)
         return result
 
@@ -504,8 +503,8 @@ class Process:
             raise MxError(rc, syscall)
         nh = rc >> 32
         nb = rc & 0xFFFFFFFF
-        result = (_unpack(b.data, nb) if nb else b"",
-                  _unpack(b.handles, nh) if nh else [])
+        result = (b.data_view[:nb].tobytes() if nb else b"",
+                  b.handle_view[:nh].tolist() if nh else [])
         pool.append(b)
         return result
 

@@ -26,6 +26,7 @@ the traffic can never cause: the stray errors are listed).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import random
 import sys
@@ -48,6 +49,33 @@ EXPECTED = {
 }
 
 MS = 1_000_000
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+        "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _mallinfo2() -> Any:
+    try:
+        fn = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    fn.restype = _MallInfo2
+    return fn
+
+
+_MALLINFO2 = _mallinfo2()
+
+
+def malloc_in_use_kb() -> int:
+    """Bytes handed out by malloc and not freed (glibc, every arena): the C
+    core's memory plus Python's larger blocks; 0 where unknown."""
+    if _MALLINFO2 is None:
+        return 0
+    mi = _MALLINFO2()
+    return (mi.uordblks + mi.hblkhd) // 1024
 
 
 def rss_kb() -> int:
@@ -361,7 +389,8 @@ class Soak:
             traced = tracemalloc.get_traced_memory()[0] // 1024 \
                 if tracemalloc.is_tracing() else 0
             self.samples.append((time.monotonic() - t0, rss_kb(),
-                                 self.k.stats().live_handles, traced))
+                                 self.k.stats().live_handles, traced,
+                                 malloc_in_use_kb()))
 
     def run(self) -> int:
         a = self.args
@@ -385,10 +414,11 @@ class Soak:
                 break
             if time.monotonic() >= next_report:
                 next_report += 60
-                s = self.samples[-1] if self.samples else (0, 0, 0, 0)
-                print("soak: %4.0fs rss %d kB, %d live handles, %d calls"
-                      % (s[0], s[1], s[2],
-                         sum(w.calls for w in self.workers)), flush=True)
+                s = self.samples[-1] if self.samples else (0, 0, 0, 0, 0)
+                print("soak: %4.0fs rss %d kB, malloc in use %d kB, %d live "
+                      "handles, %d calls" % (s[0], s[1], s[4], s[2],
+                                             sum(w.calls for w in self.workers)),
+                      flush=True)
         self.stop.set()
         for w in self.workers:
             w.join(30)
@@ -423,6 +453,11 @@ class Soak:
               " max %d kB; growth after warm-up %+d kB (limit %d kB)"
               % (rss0, a.warmup, rss_warm, rss1, rss_max, growth_kb,
                  a.max_growth_mb * 1024))
+        if after:
+            print("soak: malloc in use (C core and Python's large blocks) "
+                  "after warm-up %d kB, at the end of the traffic %d kB, "
+                  "after teardown %d kB" % (after[0][4], self.samples[-1][4],
+                                            malloc_in_use_kb()))
         if tracemalloc.is_tracing():
             warm_py = after[0][3] if after else 0
             now_py = tracemalloc.get_traced_memory()[0] // 1024

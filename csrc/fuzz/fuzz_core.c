@@ -592,8 +592,8 @@ static const uint32_t k_types[] = {MXH_OBJ_EVENT, MXH_OBJ_PORT,
 
 /* ---- the operations ---------------------------------------------------------------- */
 
-#define NOPS 30      /* operations run_op knows */
-#define OP_FAULT 30  /* the next operation runs with its nth allocation failing */
+#define NOPS 31      /* operations run_op knows */
+#define OP_FAULT 31  /* the next operation runs with its nth allocation failing */
 enum { CHANGES, UNCHANGED_ON_FAILURE, QUERY };
 
 static uint8_t g_data[MXH_CHANNEL_MAX_BYTES + 64];
@@ -1249,8 +1249,15 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
                 ASSERT_EQ(rc, s->koid);
         }
         if (rc >= 0) {
+            sh_t *s = sh_get(p, h);
             ASSERT(o != NULL);
             ASSERT_EQ(mxh_object_koid(o), rc);
+            ASSERT_EQ(mxh_object_type(o), s->type);
+            ASSERT(!mxh_object_destroyed(o));
+            ASSERT(mxh_object_handle_count(o) >= 1);
+            ASSERT_EQ(mxh_object_signals(o), hi.signals);
+            ASSERT_EQ(mxh_object_proc(o) != NULL,
+                      s->type == MXH_OBJ_PROCESS);
             mxh_object_release(o);
         }
         *mode = QUERY;
@@ -1287,6 +1294,60 @@ static int64_t run_op(world_t *w, input_t *in, int op, int *mode)
                 expect_pre(rc, pre);
         }
         *mode = QUERY;
+        break;
+    }
+    case 30: { /* the transit API: handles out of p, then bound to a process
+                * (maybe another) or closed */
+        uint64_t hs[8];
+        size_t n = u8(in) % 9;
+        for (size_t i = 0; i < n; i++)
+            hs[i] = pick(w, in, pi, 0);
+        int di = u8(in) % w->np;
+        uint8_t how = u8(in);
+        mxh_transit_t *t = NULL;
+        rc = mxh_transit_take(pp, hs, n, NULL, &t);
+        if (NOMEM(rc))
+            break;
+        if (dead)
+            ASSERT_EQ(rc, MXH_ERR_BAD_STATE);
+        if (rc < 0) {
+            ASSERT(t == NULL);
+            break;
+        }
+        ASSERT_EQ(rc, MXH_OK);
+        sh_t taken[8];
+        for (size_t i = 0; i < n; i++) {
+            int j = find(p, hs[i]);
+            ASSERT(j >= 0);
+            ASSERT(p->h[j].rights & MXH_RIGHT_TRANSFER);
+            taken[i] = sh_remove(p, j);
+        }
+        if (n == 0) {
+            ASSERT(t == NULL);
+            break;
+        }
+        *mode = CHANGES;
+        ASSERT_EQ(mxh_transit_count(t), n);
+        mxh_koid_t koids[8];
+        ASSERT_EQ(mxh_transit_koids(t, koids, 8), n);
+        for (size_t i = 0; i < n; i++)
+            ASSERT_EQ(koids[i], taken[i].koid);
+        if (how & 1) {
+            uint32_t vals[8];
+            bool ddead = proc_dead(&w->pr[di]);
+            int64_t b = mxh_transit_bind(w->pr[di].p, t, vals);
+            if (b < 0) {
+                ASSERT(NOMEM(b) || (ddead && b == MXH_ERR_BAD_STATE));
+                mxh_transit_close(t);   /* untouched: still ours */
+            } else {
+                ASSERT_EQ(b, n);
+                for (size_t i = 0; i < n; i++)
+                    sh_add(w, di, vals[i], taken[i].rights, taken[i].type,
+                           taken[i].koid);
+            }
+        } else {
+            mxh_transit_close(t);
+        }
         break;
     }
     default: { /* 29: a value that is not the process's own is BAD_HANDLE */

@@ -32,3 +32,19 @@ fuzz: $(BUILD)/fuzz/fuzz_core
 	./$(BUILD)/fuzz/fuzz_core -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(FUZZ_ARGS) \
 	    $(BUILD)/fuzz/corpus fuzz/corpus
+
+# Without libFuzzer (gcc only): the same harness and invariants under
+# ASan+UBSan, driven by fuzz/standalone.c (the corpus, then random
+# mutations of it for FUZZ_SECONDS, no coverage guidance).  .ci/fuzz falls
+# back to it when clang cannot be installed.
+STANDALONE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+                    -fno-sanitize-recover=all -g -O1 -DMXH_FAULT_INJECTION
+
+.PHONY: fuzz-standalone
+
+$(BUILD)/fuzz/fuzz_standalone: fuzz/standalone.c fuzz/fuzz_core.c $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/fuzz/corpus
+	$(CC) $(WARN) $(STANDALONE_FLAGS) -pthread -I. -o $@ fuzz/standalone.c fuzz/fuzz_core.c $(LIB_SRCS)
+
+fuzz-standalone: $(BUILD)/fuzz/fuzz_standalone
+	FUZZ_CRASH_FILE=$(BUILD)/fuzz/crash-standalone ./$(BUILD)/fuzz/fuzz_standalone \
+	    $(FUZZ_SECONDS) fuzz/corpus $(BUILD)/fuzz/corpus

@@ -53,6 +53,7 @@ from .records import Packet
 __all__ = ["wait_one", "channel_read", "port_wait", "close", "pending"]
 
 _STOP_KEY = 0
+_BATCH = 256        # packets a dispatcher takes off its port per hand-over
 
 
 class _Dispatcher:
@@ -70,18 +71,33 @@ class _Dispatcher:
 
     def _run(self) -> None:
         process, port = self.process, self.port
-        while True:
+        wait, waiters = process.mx_port_wait, self.waiters
+        stop = False
+        while not stop:
             try:
-                pkt = process.mx_port_wait(port, TIME_INFINITE)
+                batch = [wait(port, TIME_INFINITE)]
             except MxError:
                 break                   # the process died or the port went
-            if pkt.key == _STOP_KEY and pkt.type == 0:
-                break
-            fut = self.waiters.pop(pkt.key, None)
-            if fut is not None:
-                loop = fut.get_loop()
+            # Take whatever else is queued without blocking, and hand the
+            # lot to each event loop in one call_soon_threadsafe: one
+            # wake-up of the loop (and one GIL hand-over) per batch rather
+            # than per packet when many waits fire at once.
+            while len(batch) < _BATCH:
                 try:
-                    loop.call_soon_threadsafe(_settle, fut, pkt)
+                    batch.append(wait(port, 0))
+                except MxError:
+                    break               # empty (TIMED_OUT), or the port went
+            ready: Dict[Any, List[Tuple[Any, Packet]]] = {}
+            for pkt in batch:
+                if pkt.key == _STOP_KEY and pkt.type == 0:
+                    stop = True
+                    continue
+                fut = waiters.pop(pkt.key, None)
+                if fut is not None:
+                    ready.setdefault(fut.get_loop(), []).append((fut, pkt))
+            for loop, items in ready.items():
+                try:
+                    loop.call_soon_threadsafe(_settle_all, items)
                 except RuntimeError:    # its loop is closed
                     pass
         # Leave the registry (unless close() or a newer dispatcher already
@@ -114,9 +130,10 @@ class _StopPacket:
     user = b""
 
 
-def _settle(fut: "asyncio.Future[Packet]", pkt: Packet) -> None:
-    if not fut.done():
-        fut.set_result(pkt)
+def _settle_all(items: List[Tuple["asyncio.Future[Packet]", Packet]]) -> None:
+    for fut, pkt in items:
+        if not fut.done():
+            fut.set_result(pkt)
 
 
 def _fail(fut: "asyncio.Future[Any]", exc: BaseException) -> None:

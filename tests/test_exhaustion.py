@@ -324,12 +324,9 @@ def test_thread_start_and_exit_at_the_limit(cls):
     p.mx_handle_close(t2)
 
 
-@pytest.mark.parametrize("limit", [1, 2, 63, 64, 65, 129, 1000])
-def test_the_limit_is_exact_across_processes(cls, limit):
-    """Whichever processes create, live handles stop at exactly ``limit``:
-    reserves a process pre-charged are taken back when the kernel runs dry."""
-    rng = random.Random(limit)
-    k = cls(seed=limit, max_handles=limit + 11)
+def _three_children(k):
+    """A job of init's with three started children (each holding its
+    bootstrap channel end); returns the job's handle and [init, children]."""
     p = k.init
     job = p.mx_job_create(p.mx_job_default())
     procs = [p]
@@ -340,6 +337,17 @@ def test_the_limit_is_exact_across_processes(cls, limit):
         p.mx_process_start(ph, th, None, None, b, 0)
         procs.append(k.process(koid(p, ph)))
         p.mx_handle_close(a)        # (closing th would kill the child)
+    return job, procs
+
+
+@pytest.mark.parametrize("limit", [1, 2, 63, 64, 65, 129, 1000])
+def test_the_limit_is_exact_across_processes(cls, limit):
+    """Whichever processes create, live handles stop at exactly ``limit``:
+    reserves a process pre-charged are taken back when the kernel runs dry."""
+    rng = random.Random(limit)
+    k = cls(seed=limit, max_handles=limit + 11)
+    p = k.init
+    job, procs = _three_children(k)
     base = k.stats().live_handles   # init: root job, job, 3 x (process,
     assert base == 11               # thread); each child its bootstrap
     held = {q: [] for q in procs}
@@ -370,15 +378,7 @@ def test_threads_never_exceed_the_limit(cls):
     limit = 500
     k = cls(max_handles=limit)
     p = k.init
-    job = p.mx_job_create(p.mx_job_default())
-    procs = [p]
-    for i in range(3):
-        ph = p.mx_process_create(job, "p%d" % i)
-        th = p.mx_thread_create(ph, "t")
-        a, b = p.mx_channel_create()
-        p.mx_process_start(ph, th, None, None, b, 0)
-        procs.append(k.process(koid(p, ph)))
-        p.mx_handle_close(a)
+    job, procs = _three_children(k)
     stop = threading.Event()
     peak = [0]
     refused = [0]

@@ -371,6 +371,16 @@ def test_transfer_vs_wait(kernel, init, how):
 
 # -- kill against the victim's syscalls ------------------------------------------------
 
+def _started_child(kernel, init, job, name):
+    """A child of ``job`` started with one end of a channel as its
+    bootstrap handle: (process handle, thread handle, init's end, view)."""
+    ph = init.mx_process_create(job, name)
+    th = init.mx_thread_create(ph, "main")
+    a, boot = init.mx_channel_create()
+    init.mx_process_start(ph, th, None, None, boot, 0)
+    return ph, th, a, kernel.process(koid(init, ph))
+
+
 def test_kill_vs_syscalls_of_the_victim(kernel, init):
     """A child makes syscalls (create, duplicate, write to init, wait,
     close) until it is killed: after the kill its calls raise BAD_STATE,
@@ -379,11 +389,7 @@ def test_kill_vs_syscalls_of_the_victim(kernel, init):
     job = init.mx_job_create(init.mx_job_default())
 
     def setup():
-        ph = init.mx_process_create(job, "victim")
-        th = init.mx_thread_create(ph, "main")
-        a, boot = init.mx_channel_create()
-        init.mx_process_start(ph, th, None, None, boot, 0)
-        return ph, th, a, kernel.process(koid(init, ph))
+        return _started_child(kernel, init, job, "victim")
 
     def victim(ctx):
         proc = ctx[3]
@@ -451,11 +457,7 @@ def test_kill_vs_blocked_call_of_the_victim(kernel, init):
     job = init.mx_job_create(init.mx_job_default())
 
     def setup():
-        ph = init.mx_process_create(job, "caller")
-        th = init.mx_thread_create(ph, "main")
-        a, boot = init.mx_channel_create()
-        init.mx_process_start(ph, th, None, None, boot, 0)
-        return ph, th, a, kernel.process(koid(init, ph))
+        return _started_child(kernel, init, job, "caller")
 
     def caller(ctx):
         proc = ctx[3]

@@ -76,6 +76,7 @@ _signal = _core.object_signal
 _write = _core.channel_write
 _read = _core.channel_read
 _read_bufs = _core.channel_read_bufs
+_call = _core.channel_call
 
 _ZERO = 0
 _MAX_BYTES = _core.CHANNEL_MAX_BYTES
@@ -477,20 +478,29 @@ class Process:
         ``TIMED_OUT`` at the deadline; ``CALL_FAILED`` with ``read_status``
         ``PEER_CLOSED``, ``CANCELED`` or ``BUFFER_TOO_SMALL``."""
         syscall = "mx_channel_call"
-        handle_arg(h)
-        as_int(deadline, "deadline")
-        buf, nbytes, values = self._message_args(
-            data, handles, options, syscall,
-            ((deadline, "deadline"), (max_bytes, "max_bytes"),
-             (max_handles, "max_handles")))
-        dl = u64_arg(deadline, "deadline", syscall)
-        mb, mh = self._read_limits(max_bytes, max_handles, syscall)
         pool = self.kernel._buffers
         b = pool.pop() if pool else _core.ReadBuffers()
-        rc = _core.channel_call(self._p, handle_arg(h), buf, nbytes,
-                                _pack(values), len(values), dl, mb, mh,
-                                b.data, b.handles,
-                                b.actual)
+        try:
+            # Fast path: plain arguments, one C call (as mx_channel_write).
+            t = type(handles)
+            if (type(data) is not bytes or options is not _ZERO
+                    or max_bytes is not None or max_handles is not None
+                    or (t is not tuple and t is not list)
+                    or not isinstance(h, int)
+                    or not isinstance(deadline, int)):
+                raise TypeError
+            n = len(handles)
+            pack = _PACK[n] or _new_packer(n)
+            rc = _call(self._p, h, data, len(data), pack(*handles), n,
+                       deadline, _MAX_BYTES, _MAX_HANDLES, b.data, b.handles,
+                       b.actual)
+        except Exception:
+            try:
+                rc = self._slow_call(b, h, data, handles, deadline,
+                                     max_bytes, max_handles, options)
+            except BaseException:
+                pool.append(b)
+                raise
         if rc < 0:
             pool.append(b)
             if rc == _CALL_FAILED:
@@ -507,6 +517,24 @@ class Process:
                   b.handle_view[:nh].tolist() if nh else [])
         pool.append(b)
         return result
+
+    def _slow_call(self, b: Any, h: Any, data: Any, handles: Any,
+                   deadline: Any, max_bytes: Any, max_handles: Any,
+                   options: Any) -> int:
+        """mx_channel_call with every argument checked in SPEC order; the
+        C call's result (its out-buffers are ``b``'s)."""
+        syscall = "mx_channel_call"
+        handle_arg(h)
+        as_int(deadline, "deadline")
+        buf, nbytes, values = self._message_args(
+            data, handles, options, syscall,
+            ((deadline, "deadline"), (max_bytes, "max_bytes"),
+             (max_handles, "max_handles")))
+        dl = u64_arg(deadline, "deadline", syscall)
+        mb, mh = self._read_limits(max_bytes, max_handles, syscall)
+        return _call(self._p, handle_arg(h), buf,  # type: ignore[no-any-return]
+                     nbytes, _pack(values), len(values), dl, mb, mh, b.data,
+                     b.handles, b.actual)
 
     # -- waiting and ports --------------------------------------------------------
 

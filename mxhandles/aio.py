@@ -187,6 +187,7 @@ async def wait_one(process: Process, h: int, signals: int,
     hv = handle_arg(h)
     as_int(signals, "signals")
     as_int(deadline, "deadline")
+    process._check_alive(syscall)        # SPEC's order: a dead caller next
     sig = u32_arg(signals, "signals", syscall)
     dl = u64_arg(deadline, "deadline", syscall)
     try:                                 # already asserted, or a poll

@@ -659,3 +659,18 @@ def test_module_docstring_example_runs(capsys):
     while aio_threads() and time.monotonic() < end:
         time.sleep(0.01)
     assert not aio_threads()
+
+
+def test_dead_caller_is_bad_state_before_range_errors(kernel, init):
+    """SPEC's order: types, then a dead caller, then ranges."""
+    ph = init.mx_process_create(init.mx_job_default(), "gone")
+    victim = kernel.process(init.mx_object_get_info(ph, mx.INFO_HANDLE_BASIC).koid)
+    ev = victim.mx_event_create()
+    init.mx_task_kill(ph)
+    for signals, deadline in ((-1, 0), (2**40, 0), (S, -1), (S, 2**70)):
+        with pytest.raises(mx.MxError) as err:
+            run(aio.wait_one(victim, ev, signals, deadline))
+        assert err.value.status == mx.ERR_BAD_STATE
+    with pytest.raises(TypeError):
+        run(aio.wait_one(victim, ev, "signals"))
+    init.mx_handle_close(ph)

@@ -941,20 +941,44 @@ class ModelKernel:
 
         If bits rose, the waiters on ``obj`` (newest first) see the new
         word: a blocked wait finishes if it wants any asserted bit; an async
-        wait fires if it wants any bit that rose."""
+        wait fires if it wants any bit that rose.
+
+        While a *port*'s waiters are walked, ports that become readable
+        (its own packets, or packets it fires into other ports) assert
+        ``PORT_READABLE`` only once the walk is over, as the C core does
+        (it never walks a port's waiters inside another walk): every waiter
+        of the walk sees the word this change made."""
         old = obj.signals
         now = (old & ~clear) | set_
         obj.signals = now
         if obj.waiters and now & ~old:
             rising = now & ~old
-            for w in reversed(obj.waiters[:]):
-                if w.obj is not obj:        # finished meanwhile
-                    continue
-                if w.is_async:
-                    if w.want & rising:
-                        self._fire(w, now)  # type: ignore[arg-type]
-                elif w.want & now:
-                    self._finish_waiter(w, 0, now)  # type: ignore[arg-type]
+            defer = type(obj) is ModelPort and not self._edges_busy
+            if defer:
+                self._edges_busy = True
+            try:
+                for w in reversed(obj.waiters[:]):
+                    if w.obj is not obj:        # finished meanwhile
+                        continue
+                    if w.is_async:
+                        if w.want & rising:
+                            self._fire(w, now)  # type: ignore[arg-type]
+                    elif w.want & now:
+                        self._finish_waiter(w, 0, now)  # type: ignore[arg-type]
+            finally:
+                if defer:
+                    self._drain_edges()
+
+    def _drain_edges(self) -> None:
+        """Assert ``PORT_READABLE`` on the ports waiting for it (newest
+        first; edges they raise join the list), then clear the busy flag."""
+        try:
+            while self._edges:
+                port = self._edges.pop()
+                if port.queue:              # still readable
+                    self._change_signals(port, 0, PORT_READABLE)
+        finally:
+            self._edges_busy = False
 
     def _link(self, obj: ModelObject, w: AnyWaiter) -> None:
         w.obj = obj
@@ -1032,11 +1056,7 @@ class ModelKernel:
         if self._edges_busy:
             return
         self._edges_busy = True
-        try:
-            while self._edges:
-                self._change_signals(self._edges.pop(), 0, PORT_READABLE)
-        finally:
-            self._edges_busy = False
+        self._drain_edges()
 
     def _port_pop(self, port: ModelPort) -> Packet:
         packet, wait = port.queue.popleft()

@@ -155,18 +155,28 @@ SURFACE = (
     "collect")
 
 
+#: MXH_DIFF_TRACE=1 prints every call both sides make (for reading a
+#: failing example: the last run printed is the one that failed).
+TRACE = bool(os.environ.get("MXH_DIFF_TRACE"))
+
+
 def outcome(fn, *args):
     """('ok', result) or ('err', (status, actual_bytes, actual_handles,
     read_status, observed)) or ('type', None)."""
     try:
-        return "ok", fn(*args)
+        result = "ok", fn(*args)
     except mx.MxError as e:
-        return "err", (e.status, getattr(e, "actual_bytes", None),
-                       getattr(e, "actual_handles", None),
-                       getattr(e, "read_status", None),
-                       getattr(e, "observed", None))
+        result = "err", (e.status, getattr(e, "actual_bytes", None),
+                         getattr(e, "actual_handles", None),
+                         getattr(e, "read_status", None),
+                         getattr(e, "observed", None))
     except TypeError:
-        return "type", None
+        result = "type", None
+    if TRACE:
+        owner = getattr(getattr(fn, "__self__", None), "koid", "")
+        print("TRACE %s %s%r -> %r" % (owner, getattr(fn, "__name__", fn),
+                                       args, result))
+    return result
 
 
 def real_basic(proc, h):

@@ -14,6 +14,7 @@ import pytest
 
 import mxhandles as mx
 from conftest import assert_baseline, Threads
+from mxhandles.model import ModelKernel
 
 JOIN = 10.0
 JOIN_NS = int(JOIN * 10**9)
@@ -1162,3 +1163,27 @@ def test_close_port_while_firing(kernel, init):
     th.join()
     init.mx_handle_close(ev)
     assert_baseline(kernel)
+
+
+@pytest.mark.parametrize("make", [mx.Kernel, ModelKernel],
+                         ids=["kernel", "model"])
+def test_waits_on_a_port_see_the_word_of_the_change_not_its_readable_edge(make):
+    """A port watching itself: one signal change fires two of its waits.
+    Both packets carry the signals that change made; PORT_READABLE, which
+    the first packet raises, is asserted only after the walk of the port's
+    waiters (found by the long differential profile: the model had let the
+    edge fire the second wait from inside the walk)."""
+    k = make(seed=5)
+    p = k.init
+    port = p.mx_port_create()
+    u0, u1 = mx.USER_SIGNAL_0, mx.USER_SIGNAL_1
+    p.mx_object_wait_async(port, port, 0, mx.PORT_READABLE | u0,
+                           mx.WAIT_ASYNC_REPEATING)
+    p.mx_object_wait_async(port, port, 2, u1, mx.WAIT_ASYNC_ONCE)
+    p.mx_object_signal(port, 0, u0 | u1)
+    first, second = p.mx_port_wait(port, 0), p.mx_port_wait(port, 0)
+    assert first.key == 2 and first.signal.observed == u0 | u1
+    assert second.key == 0 and second.signal.observed == u0 | u1
+    assert second.signal.trigger == mx.PORT_READABLE | u0
+    assert sigs(p, port) == u0 | u1         # empty again: not readable
+    p.mx_handle_close(port)

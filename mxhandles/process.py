@@ -101,7 +101,8 @@ _PACK: List[Any] = [None] * (_MAX_TRANSIT_VALUES + 1)
 
 
 def _pack(values: Sequence[int]) -> bytes:
-    """``values`` (already checked ints in 0 .. 2**64-1) as a C array."""
+    """``values`` as a C array (struct.error for an item that is not an
+    int in 0 .. 2**64-1)."""
     n = len(values)
     pack = _PACK[n] if n < len(_PACK) else None
     return (pack or _new_packer(n))(*values)  # type: ignore[no-any-return]
@@ -139,29 +140,28 @@ _TASK_TOPICS = frozenset((int(INFO_PROCESS), int(INFO_PROCESS_THREADS),
 _tuple_new = tuple.__new__
 
 
-def _layout(ctype: str, fields: Tuple[str, ...], fmt: str) -> Any:
-    """A ``struct.Struct`` that reads C struct ``ctype`` in one call (one
-    cffi field read costs about as much as the whole unpack); checked
-    against the offsets and size cffi got from the compiler."""
-    layout = struct.Struct(fmt)
-    offsets = [ffi.offsetof(ctype, f) for f in fields]
-    sizes = [struct.calcsize("=" + c) for c in fmt[1:].replace("32s", "s")]
-    sizes[-1] = layout.size - offsets[-1]
-    expect = [sum(sizes[:i]) for i in range(len(fields))]
-    if offsets != expect or ffi.sizeof(ctype) != layout.size:
-        raise ImportError("mxhandles: %s does not have the layout %r"
-                          % (ctype, fmt))
+def _layout(ctype: str, fields: Tuple[Tuple[str, str], ...]) -> Any:
+    """``unpack_from`` of a ``struct.Struct`` that reads C struct ``ctype``
+    (``fields``: name and struct code, in order) in one call (one cffi
+    field read costs about as much as the whole unpack); checked against
+    the offsets and size cffi got from the compiler."""
+    codes = [code for _, code in fields]
+    layout = struct.Struct("=" + "".join(codes))
+    for i, (name, _) in enumerate(fields):
+        if ffi.offsetof(ctype, name) != struct.calcsize("=" + "".join(codes[:i])):
+            raise ImportError("mxhandles: %s.%s is not where %r puts it"
+                              % (ctype, name, layout.format))
+    if ffi.sizeof(ctype) != layout.size:
+        raise ImportError("mxhandles: %s is not %d bytes" % (ctype, layout.size))
     return layout.unpack_from
 
 
-_unpack_packet = _layout(
-    "mxh_packet_t",
-    ("key", "type", "status", "trigger", "observed", "count", "user"),
-    "=QIiIIQ32s")
-_unpack_info = _layout(
-    "mxh_handle_info_t",
-    ("value", "type", "rights", "signals", "koid", "related_koid"),
-    "=IIIIQQ")
+_unpack_packet = _layout("mxh_packet_t", (
+    ("key", "Q"), ("type", "I"), ("status", "i"), ("trigger", "I"),
+    ("observed", "I"), ("count", "Q"), ("user", "32s")))
+_unpack_info = _layout("mxh_handle_info_t", (
+    ("value", "I"), ("type", "I"), ("rights", "I"), ("signals", "I"),
+    ("koid", "Q"), ("related_koid", "Q")))
 
 
 def new_out(ctype: str) -> Tuple[Any, Any]:
@@ -280,9 +280,8 @@ class Process:
         values = (hs if t is tuple or t is list  # type: ignore[assignment]
                   else _seq(hs))
         try:
-            n = len(values)
-            pack = _PACK[n] if n < len(_PACK) else None
-            rc = _close_many(self._p, (pack or _new_packer(n))(*values), n)
+            packed = _pack(values)      # an item's __index__ may resize a list
+            rc = _close_many(self._p, packed, len(packed) // 8)
         except Exception:
             # An item that is not an int (TypeError, nothing closed) or out
             # of range (0: never valid).  ``values`` is the snapshot: ``hs``
